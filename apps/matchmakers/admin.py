@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+class UserCreationForm(BaseUserCreationForm):
+    # BaseUserCreationForm rather than UserCreationForm: the latter checks usernames across all
+    # agencies, while they only need to be unique within one (the model constraint checks that).
+    class Meta(BaseUserCreationForm.Meta):
+        model = User
+        fields = ["agency", "username", "name", "email"]
+
+
+class UserEditForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    list_display = ["username", "name", "agency", "is_active", "is_staff", "last_login"]
+    list_filter = ["agency", "is_active", "is_staff", "is_superuser"]
+    list_select_related = ["agency"]
+    search_fields = ["username", "name", "email", "phone", "agency__name", "agency__slug"]
+    ordering = ["agency__name", "username"]
+    fieldsets = [
+        (None, {"fields": ["agency", "username", "password"]}),
+        (_("Personal info"), {"fields": ["name", "email", "phone"]}),
+        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["agency", "username", "name", "email", "password1", "password2"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The account name and its agency are fixed once created (F-B4).
+        return ["agency", "username"] if obj is not None else []

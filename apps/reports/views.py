@@ -1,0 +1,8 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+
+@login_required
+def workbench(request):
+    """Where staff land after logging in; later issues add their blocks (follow-ups, audits, …)."""
+    return render(request, "reports/workbench.html")

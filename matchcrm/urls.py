@@ -1,0 +1,17 @@
+"""URLs of an agency: its public site and its back office (under /staff/).
+
+Reached on the agency's own host, or on a platform host under /a/<slug>/ (the tenant middleware
+strips that prefix and makes reverse() put it back).
+"""
+
+from django.urls import include, path
+
+from matchcrm.urls_common import urlpatterns as common_urlpatterns
+
+urlpatterns = [
+    path("staff/", include("apps.matchmakers.urls")),
+    path("staff/", include("apps.reports.urls")),
+    path("staff/settings/", include("apps.agencies.urls")),
+    path("", include("apps.site.urls")),
+    *common_urlpatterns,
+]
