@@ -141,7 +141,7 @@ class SiteImage(TenantModel):
         BANNER = "banner", _("Banner")
         AD = "ad", _("Advertisement")
 
-    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.BANNER)
     image = models.ImageField(
         _("image"),
         upload_to=site_upload_to,
