@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import set_script_prefix, set_urlconf
+from django.utils import translation
 from django_scopes import scopes_disabled
 
 from .context import agency_context
@@ -51,7 +52,7 @@ class TenantMiddleware:
         request.agency = agency
         request.urlconf = settings.ROOT_URLCONF
         if not agency.is_active:
-            return render(request, "agencies/suspended.html", {"agency": agency}, status=503)
+            return self._page(request, "agencies/suspended.html", {"agency": agency}, status=503)
         with agency_context(agency):
             return self.get_response(request)
 
@@ -62,4 +63,9 @@ class TenantMiddleware:
             return self.get_response(request)
 
     def _not_found(self, request):
-        return render(request, "agencies/not_found.html", status=404)
+        return self._page(request, "agencies/not_found.html", {}, status=404)
+
+    def _page(self, request, template, context, *, status):
+        # These pages answer before LocaleMiddleware runs, so pick the visitor's language here.
+        with translation.override(translation.get_language_from_request(request)):
+            return render(request, template, context, status=status)
