@@ -17,6 +17,12 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Passwords are still checked for real, just with a cheap hash; the factories' hash is too."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks(settings):
     """Tasks queued by services run inline in tests, unless a test uses the real worker."""
     from matchcrm.celery import app

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -6,6 +7,14 @@ from django_scopes import ScopedManager
 from apps.core.uploads import random_upload_name, validate_image_upload
 
 RESERVED_SLUGS = {"www", "admin", "api", "static", "media", "platform", "mail", "staff", "portal"}
+
+
+
+def validate_slug_not_reserved(value: str) -> None:
+    """Slugs become host names (<slug>.<base domain>); these would shadow the platform's own."""
+    if value in RESERVED_SLUGS:
+        raise ValidationError(_("“%(slug)s” is reserved; please choose another slug."), params={"slug": value})
+
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$",
@@ -24,7 +33,7 @@ class Agency(models.Model):
         _("slug"),
         max_length=40,
         unique=True,
-        validators=[slug_validator],
+        validators=[slug_validator, validate_slug_not_reserved],
         help_text=_("Used in the agency's address: <slug>.<base domain> or /a/<slug>/."),
     )
     name = models.CharField(_("name"), max_length=100)

@@ -2,6 +2,7 @@
 
 import nh3
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 
 from .models import Agency, SiteImage, SiteSettings
 from .tasks import site_images_optimize
@@ -39,19 +40,33 @@ def _schedule_image_optimisation(agency: Agency) -> None:
     transaction.on_commit(lambda: site_images_optimize.delay(agency_id=agency.pk))
 
 
+def _logo_changed(stored: FieldFile, submitted) -> bool:
+    """A form hands back the stored FieldFile when untouched, False when cleared, or a new upload."""
+    if isinstance(submitted, FieldFile):
+        return submitted.name != stored.name
+    if not submitted:
+        return bool(stored)
+    return True
+
+
 @transaction.atomic
-def site_settings_update(*, agency: Agency, site_settings: SiteSettings, data: dict) -> SiteSettings:
-    """Apply validated form data (site name, logo, phone, address, about) to the agency's site."""
-    if site_settings.agency_id != agency.pk:
-        raise ValueError("site settings of another agency")
-    logo_changed = "logo" in data and data["logo"] != site_settings.logo
-    old_logo = site_settings.logo.name if logo_changed else None
-    for field in ("site_name", "logo", "phone", "address"):
+def site_settings_update(*, agency: Agency, data: dict) -> SiteSettings:
+    """Apply validated form data (site name, logo, phone, address, about) to the agency's site.
+
+    The row is re-read under a lock rather than taken from the caller, because a bound ModelForm
+    has already written the submitted values onto its instance and the stored logo must be known
+    to replace it.
+    """
+    site_settings = SiteSettings.objects.select_for_update().get(agency=agency)
+    logo_changed = "logo" in data and _logo_changed(site_settings.logo, data["logo"])
+    old_logo = site_settings.logo.name if logo_changed else ""
+    for field in ("site_name", "phone", "address"):
         if field in data:
             setattr(site_settings, field, data[field] or "")
     if "about" in data:
         site_settings.about = sanitize_about_html(data["about"] or "")
     if logo_changed:
+        site_settings.logo = data["logo"] or ""
         site_settings.logo_optimized = False
     site_settings.save()
     if old_logo:

@@ -28,7 +28,7 @@ def site_settings_edit(request):
     if request.method == "POST":
         form = SiteSettingsForm(request.POST, request.FILES, instance=site_settings)
         if form.is_valid():
-            services.site_settings_update(agency=request.agency, site_settings=site_settings, data=form.cleaned_data)
+            services.site_settings_update(agency=request.agency, data=form.cleaned_data)
             messages.success(request, _("The site settings have been saved."))
             return redirect("agencies:site_settings")
         messages.error(request, _("Nothing was saved. Please correct the fields marked below."))

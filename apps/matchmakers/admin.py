@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
@@ -18,6 +19,13 @@ class UserEditForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # The agency is read-only here, so Django skips the constraint that mentions it; say it.
+        if self.instance.agency_id and (cleaned_data.get("is_staff") or cleaned_data.get("is_superuser")):
+            raise ValidationError(_("Agency staff cannot be platform operators or superusers."))
+        return cleaned_data
 
 
 @admin.register(User)

@@ -11,7 +11,6 @@ from PIL import Image, ImageDraw
 
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency, SiteImage
-from apps.agencies.selectors import site_settings_get
 from apps.agencies.services import agency_create, site_image_add, site_settings_update
 from apps.matchmakers.models import User
 
@@ -83,10 +82,8 @@ class Command(BaseCommand):
         if not created:
             return
         with agency_context(agency):
-            site_settings = site_settings_get(agency=agency)
             site_settings_update(
                 agency=agency,
-                site_settings=site_settings,
                 data={"phone": spec["phone"], "address": spec["address"], "about": spec["about"]},
             )
             if not SiteImage.objects.exists():
