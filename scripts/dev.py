@@ -157,8 +157,14 @@ def run(args: argparse.Namespace) -> int:
 """,
             flush=True,
         )
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
+        interrupted = []
+        signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+        signal.signal(signal.SIGTERM, lambda *_: interrupted.append(True))
+        while not interrupted and all(child.poll() is None for child in children):
+            time.sleep(0.3)
+        if interrupted:
+            say("stopping")
+            return 0
         say("a process exited; stopping the rest")
         return 1
     except KeyboardInterrupt:
