@@ -66,9 +66,13 @@ INSTALLED_APPS = [
     "template_partials",
     "crispy_forms",
     "crispy_bootstrap5",
+    "mptt",
+    "guardian",
+    "django_filters",
     "apps.core",
     "apps.agencies",
     "apps.matchmakers",
+    "apps.members",
     "apps.site",
     "apps.reports",
 ]
@@ -133,8 +137,10 @@ CACHES = {
 AUTH_USER_MODEL = "matchmakers.User"
 # Usernames are unique per agency, not globally, so authentication goes through a backend that
 # looks the user up inside the request's agency (auth.W004 is about exactly that, and expected).
-AUTHENTICATION_BACKENDS = ["apps.matchmakers.backends.AgencyBackend"]
+AUTHENTICATION_BACKENDS = ["apps.matchmakers.backends.AgencyBackend", "guardian.backends.ObjectPermissionBackend"]
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+# Record shares (django-guardian) are only ever granted to staff; no anonymous user row is needed.
+ANONYMOUS_USER_NAME = None
 LOGIN_URL = "matchmakers:login"
 LOGIN_REDIRECT_URL = "reports:workbench"
 LOGOUT_REDIRECT_URL = "matchmakers:login"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("staff/", include("apps.matchmakers.urls")),
     path("staff/", include("apps.reports.urls")),
     path("staff/settings/", include("apps.agencies.urls")),
+    path("staff/members/", include("apps.members.urls")),
     path("", include("apps.site.urls")),
     *common_urlpatterns,
 ]

@@ -7,7 +7,7 @@ from PIL import Image
 from tests.agencies.factories import AgencyFactory
 from tests.matchmakers.factories import UserFactory
 
-SITE_PERM = "agencies.change_sitesettings"
+SITE_PERM = "matchmakers.edit_settings"
 
 
 @pytest.fixture(autouse=True)

@@ -133,6 +133,12 @@ class SiteSettings(TenantModel):
         blank=True,
         help_text=_("Introduce the agency. Basic formatting (paragraphs, bold, lists, links) is kept."),
     )
+    showcase_phone = models.BooleanField(
+        _("publish matchmakers' phone numbers"), default=False, help_text=_("On the public matchmaker pages.")
+    )
+    showcase_wechat = models.BooleanField(_("publish matchmakers' WeChat"), default=True)
+    showcase_qq = models.BooleanField(_("publish matchmakers' QQ"), default=False)
+    showcase_email = models.BooleanField(_("publish matchmakers' email"), default=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta(TenantModel.Meta):
@@ -171,3 +177,19 @@ class SiteImage(TenantModel):
 
     def __str__(self):
         return self.caption or self.image.name
+
+
+class AgencySequence(TenantModel):
+    """Per-agency counters for human-readable numbers (member numbers, contract numbers, …)."""
+
+    name = models.CharField(max_length=30)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["agency", "name"], name="agencies_sequence_name_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}={self.last_value}"

@@ -1,12 +1,15 @@
 """State changes of agencies and their public-site settings."""
 
 import nh3
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.fields.files import FieldFile
 
-from .models import Agency, SiteImage, SiteSettings
+from apps.matchmakers.services import roles_create_defaults
+
+from .models import Agency, AgencySequence, SiteImage, SiteSettings
 from .tasks import site_images_optimize
 
+SHOWCASE_CHANNELS = ("showcase_phone", "showcase_wechat", "showcase_qq", "showcase_email")
 ABOUT_ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h3", "h4", "a", "blockquote"}
 
 
@@ -19,6 +22,20 @@ def sanitize_about_html(text: str) -> str:
 def agency_setup(*, agency: Agency) -> None:
     """Create what every agency needs to work; safe to run again on an existing agency."""
     SiteSettings.unscoped.get_or_create(agency=agency, defaults={"site_name": agency.name})
+    roles_create_defaults(agency=agency)
+
+
+def sequence_next(*, agency: Agency, name: str) -> int:
+    """The next value of the agency's counter `name`; gap-free only within one transaction's success."""
+    with transaction.atomic():
+        AgencySequence.unscoped.get_or_create(agency=agency, name=name)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE agencies_agencysequence SET last_value = last_value + 1"
+                " WHERE agency_id = %s AND name = %s RETURNING last_value",
+                [agency.pk, name],
+            )
+            return cursor.fetchone()[0]
 
 
 @transaction.atomic
@@ -63,6 +80,9 @@ def site_settings_update(*, agency: Agency, data: dict) -> SiteSettings:
     for field in ("site_name", "phone", "address"):
         if field in data:
             setattr(site_settings, field, data[field] or "")
+    for field in SHOWCASE_CHANNELS:
+        if field in data:
+            setattr(site_settings, field, bool(data[field]))
     if "about" in data:
         site_settings.about = sanitize_about_html(data["about"] or "")
     if logo_changed:

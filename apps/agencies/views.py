@@ -8,7 +8,7 @@ from . import services
 from .forms import SiteImageForm, SiteSettingsForm
 from .selectors import site_image_list, site_settings_get
 
-SITE_SETTINGS_PERM = "agencies.change_sitesettings"
+SITE_SETTINGS_PERM = "matchmakers.edit_settings"
 
 
 def _render_settings(request, *, form, image_form, status=200):

@@ -3,8 +3,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_scopes.forms import SafeModelChoiceField
 
-from .models import User
+from .models import Role, User
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -19,6 +20,12 @@ class UserEditForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+        field_classes = {"role": SafeModelChoiceField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "role" in self.fields:
+            self.fields["role"].queryset = Role.unscoped.filter(agency_id=self.instance.agency_id)
 
     def clean(self):
         cleaned_data = super().clean()
@@ -39,7 +46,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["agency__name", "username"]
     fieldsets = [
         (None, {"fields": ["agency", "username", "password"]}),
-        (_("Personal info"), {"fields": ["name", "email", "phone"]}),
+        (_("Personal info"), {"fields": ["name", "role", "email", "phone"]}),
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]

@@ -3,13 +3,16 @@ from django.contrib.auth.backends import ModelBackend
 from apps.agencies.context import current_agency
 
 from .models import User
+from .services import role_permission_names
 
 
 class AgencyBackend(ModelBackend):
-    """Log in within the agency being served; platform hosts only know platform operators.
+    """Log in within the agency being served; permissions come from the user's role.
 
     A session is only honoured on the agency it was opened on, so a cookie that travels to another
     agency's address (same host, another /a/<slug>/ prefix) is an anonymous visitor there.
+    Agency staff get exactly their role's module permissions (cached per role version); platform
+    operators keep Django's own user and group permissions for the admin.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -26,5 +29,19 @@ class AgencyBackend(ModelBackend):
         return None
 
     def get_user(self, user_id):
-        user = User.objects.filter(pk=user_id, agency=current_agency()).first()
+        user = User.objects.select_related("role").filter(pk=user_id, agency=current_agency()).first()
         return user if user is not None and self.user_can_authenticate(user) else None
+
+    def get_user_permissions(self, user_obj, obj=None):
+        if getattr(user_obj, "agency_id", None) is not None:
+            return set()  # staff permissions hang on roles only
+        return super().get_user_permissions(user_obj, obj)
+
+    def get_group_permissions(self, user_obj, obj=None):
+        if getattr(user_obj, "agency_id", None) is None:
+            return super().get_group_permissions(user_obj, obj)
+        if obj is not None or not user_obj.is_active or user_obj.role_id is None:
+            return set()
+        if not hasattr(user_obj, "_role_perm_cache"):
+            user_obj._role_perm_cache = role_permission_names(user_obj.role)
+        return user_obj._role_perm_cache

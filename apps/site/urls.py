@@ -6,4 +6,6 @@ app_name = "site"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("matchmakers/", views.matchmaker_list, name="matchmaker_list"),
+    path("matchmakers/<int:pk>/", views.matchmaker_detail, name="matchmaker_detail"),
 ]

@@ -1,10 +1,34 @@
 import factory
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 
-from apps.matchmakers.models import User
+from apps.matchmakers.models import Role, User
+from apps.matchmakers.services import _set_role_permissions
 from tests.agencies.factories import AgencyFactory
 
 PASSWORD = "Correct-Horse-42"
+
+
+def root_role(agency) -> Role:
+    return Role.unscoped.get(agency=agency, parent=None)
+
+
+class RoleFactory(factory.django.DjangoModelFactory):
+    """A role under the agency's root (or `parent`), holding the module permissions in `perms`."""
+
+    class Meta:
+        model = Role
+        skip_postgeneration_save = True
+
+    agency = factory.SubFactory(AgencyFactory)
+    name = factory.Sequence(lambda n: f"角色{n}")
+    parent = factory.LazyAttribute(lambda role: root_role(role.agency))
+    group = factory.LazyFunction(lambda: Group.objects.create(name=f"test-role-{Group.objects.count()}-{id(object())}"))
+
+    @factory.post_generation
+    def perms(role, create, extracted, **kwargs):
+        """perms=["matchmakers.view_members", …]"""
+        if create and extracted:
+            _set_role_permissions(role, [name.split(".", 1)[1] for name in extracted])
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -20,10 +44,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def perms(user, create, extracted, **kwargs):
-        """perms=["agencies.change_sitesettings", …] grants module permissions to the user."""
-        for perm in extracted or []:
-            app_label, codename = perm.split(".")
-            user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        """perms=[…] puts the user in a role of their own that holds exactly these permissions."""
+        if create and extracted is not None and user.role_id is None:
+            user.role = RoleFactory(agency=user.agency, perms=extracted)
+            user.save(update_fields=["role"])
 
 
 class PlatformOperatorFactory(UserFactory):

@@ -1,18 +1,22 @@
-"""Create the demo agencies, their staff and a platform operator; running it again changes nothing."""
+"""Create the demo agencies, their staff and members, and a platform operator; running it again changes nothing."""
 
+import datetime
 import io
 import os
 
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import translation
 from PIL import Image, ImageDraw
 
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency, SiteImage
 from apps.agencies.services import agency_create, site_image_add, site_settings_update
-from apps.matchmakers.models import User
+from apps.matchmakers.models import Role, User
+from apps.matchmakers.permissions import DEFAULT_ROLES
+from apps.members.models import Member
+from apps.members.services import member_create
 
 DEMO_AGENCIES = [
     {
@@ -23,11 +27,33 @@ DEMO_AGENCIES = [
         "about": "<p>幸福里婚恋成立于 2012 年，专注杭州本地高端婚恋服务。</p>"
         "<p>一对一红娘服务，<strong>实名认证</strong>，严格保护会员隐私。</p>",
         "staff": [
-            ("admin", "王敏", True),
-            ("manager", "李娜", False),
-            ("presale", "张伟", False),
-            ("aftersale", "陈静", False),
-            ("finance", "刘洋", False),
+            ("admin", "王敏", "admin", {}),
+            (
+                "manager",
+                "李娜",
+                "manager",
+                {"seniority_years": 12, "motto": "真诚是最好的缘分。", "show_in_showcase": True},
+            ),
+            ("presale", "张伟", "presale", {"seniority_years": 3}),
+            ("presale2", "周婷", "presale", {"seniority_years": 2}),
+            (
+                "aftersale",
+                "陈静",
+                "aftersale",
+                {"seniority_years": 8, "motto": "用心牵线，陪你走到幸福。", "show_in_showcase": True},
+            ),
+            ("finance", "刘洋", "finance", {}),
+        ],
+        "phone_seed": "8",
+        "members": [
+            ("林晓", "female", "presale", "lead"),
+            ("王磊", "male", "presale", "following"),
+            ("赵敏", "female", "presale", "following"),
+            ("钱程", "male", "presale2", "lead"),
+            ("孙悦", "female", "presale2", "following"),
+            ("周杰", "male", "aftersale", "in_service"),
+            ("吴倩", "female", "aftersale", "in_service"),
+            ("郑浩", "male", "aftersale", "signed"),
         ],
     },
     {
@@ -36,7 +62,9 @@ DEMO_AGENCIES = [
         "phone": "021-66668888",
         "address": "上海市徐汇区漕溪北路 200 号",
         "about": "<p>缘来婚介：用心为每一位会员寻找合适的另一半。</p>",
-        "staff": [("admin", "赵雪", True)],
+        "staff": [("admin", "赵雪", "admin", {}), ("presale", "孙磊", "presale", {})],
+        "phone_seed": "9",
+        "members": [("何静", "female", "presale", "lead"), ("马超", "male", "presale", "following")],
     },
 ]
 
@@ -70,18 +98,25 @@ class Command(BaseCommand):
         created = agency is None
         if created:
             agency = agency_create(slug=spec["slug"], name=spec["name"])
-        site_admin_perm = Permission.objects.get(codename="change_sitesettings", content_type__app_label="agencies")
-        for username, name, is_admin in spec["staff"]:
-            user = User.objects.filter(agency=agency, username=username).first()
-            if user is None:
-                user = User(agency=agency, username=username, name=name, email=f"{username}@{spec['slug']}.example")
+        with translation.override("zh-hans"):
+            role_names = {role["key"]: str(role["name"]) for role in DEFAULT_ROLES}
+        roles = {role.name: role for role in Role.unscoped.filter(agency=agency)}
+        for username, name, role_key, extra in spec["staff"]:
+            if not User.objects.filter(agency=agency, username=username).exists():
+                user = User(
+                    agency=agency,
+                    username=username,
+                    name=name,
+                    role=roles[role_names[role_key]],
+                    email=f"{username}@{spec['slug']}.example",
+                    **extra,
+                )
                 user.set_password(password)
                 user.save()
-                if is_admin:
-                    user.user_permissions.add(site_admin_perm)
         if not created:
             return
         with agency_context(agency):
+            self._seed_members(agency, spec)
             site_settings_update(
                 agency=agency,
                 data={"phone": spec["phone"], "address": spec["address"], "about": spec["about"]},
@@ -93,3 +128,20 @@ class Command(BaseCommand):
                     image=SimpleUploadedFile("banner.png", _banner_png((236, 72, 153), (251, 191, 36)), "image/png"),
                     caption="遇见对的人" if spec["slug"] == "demo" else "缘分就在身边",
                 )
+
+    def _seed_members(self, agency, spec):
+        """A few members per matchmaker, so lists, visibility and shares have something to show."""
+        owners = {user.username: user for user in User.objects.filter(agency=agency)}
+        for index, (name, gender, owner, status) in enumerate(spec.get("members", [])):
+            presale = owners[owner] if owner.startswith("presale") else owners.get("presale")
+            member = member_create(
+                agency=agency,
+                actor=presale,
+                name=name,
+                gender=gender,
+                phone=f"13{spec['phone_seed']}{index:08d}",
+                birth_date=datetime.date(1988 + index % 10, 1 + index % 12, 1 + index % 28),
+                status=status,
+            )
+            if owner.startswith("aftersale"):
+                Member.objects.filter(pk=member.pk).update(aftersale_owner=owners[owner])
