@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 from guardian.managers import UserObjectPermissionManager
 from guardian.models import UserObjectPermissionBase
@@ -37,7 +38,7 @@ class Member(TenantModel):
         IMPORT = "import", _("Excel import")
 
     member_no = models.CharField(_("member number"), max_length=20, editable=False)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=6, choices=Gender.choices)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
     phone = models.CharField(
