@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_scopes.forms import SafeModelChoiceField
 
-from .models import Role, User
+from .models import Role, StaffHandover, User
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -57,3 +57,31 @@ class UserAdmin(DjangoUserAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The account name and its agency are fixed once created (F-B4).
         return ["agency", "username"] if obj is not None else []
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    """Support's view of role trees; agencies manage their roles in the back office."""
+
+    list_display = ["name", "agency", "parent", "level"]
+    list_filter = ["agency"]
+    list_select_related = ["agency", "parent"]
+    search_fields = ["name", "agency__name", "agency__slug"]
+    ordering = ["agency", "tree_id", "lft"]
+    readonly_fields = ["agency", "parent", "group", "permissions_version"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(StaffHandover)
+class StaffHandoverAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "agency", "from_user", "to_user", "handed_over_by", "counts"]
+    list_filter = ["agency"]
+    list_select_related = ["agency", "from_user", "to_user", "handed_over_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
