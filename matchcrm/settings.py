@@ -121,6 +121,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL's JIT compiles "expensive-looking" plans; for a CRM's short queries it costs far more
+# than it saves (a 200,000-member list count took 490 ms of JIT for 70 ms of work).
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = os.environ.get("DB_OPTIONS", "-c jit=off")
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("MatchCRM runs on PostgreSQL only; DATABASE_URL must be postgres://…")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
