@@ -1,4 +1,5 @@
 import io
+import uuid
 
 import pytest
 from django.test import Client
@@ -14,6 +15,13 @@ SITE_PERM = "matchmakers.edit_settings"
 def _media_root(settings, tmp_path):
     """Uploaded files of a test go to its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    """Each test gets its own Redis key prefix: cached data never leaks between tests or test runs."""
+    default = settings.CACHES["default"]
+    settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": f"t-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture(autouse=True)

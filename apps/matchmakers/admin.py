@@ -68,7 +68,7 @@ class RoleAdmin(admin.ModelAdmin):
     list_select_related = ["agency", "parent"]
     search_fields = ["name", "agency__name", "agency__slug"]
     ordering = ["agency", "tree_id", "lft"]
-    readonly_fields = ["agency", "parent", "group", "permissions_version"]
+    readonly_fields = ["agency", "parent", "group", "permissions_token"]
 
     def has_add_permission(self, request):
         return False

@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, Group, PermissionsMixin
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -49,8 +51,9 @@ class Role(MPTTModel, TenantModel):
     )
     description = models.CharField(_("description"), max_length=200, blank=True)
     group = models.ForeignKey(Group, on_delete=models.PROTECT, editable=False, related_name="roles", db_index=False)
-    # Part of the permission cache key: bumped whenever the role's permissions change.
-    permissions_version = models.PositiveIntegerField(default=0, editable=False)
+    # The permission cache key: a fresh token whenever the role's permissions change, so a cache
+    # entry can never be mistaken for another role's (ids repeat when a database is recreated).
+    permissions_token = models.UUIDField(default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # django-mptt's bookkeeping, declared here so tree_id gets no index of its own (mptt adds one on
     # (tree_id, lft); tree ids are unique across agencies, so it never mixes them).

@@ -12,7 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -36,7 +36,7 @@ def _module_permissions(codenames) -> list[Permission]:
 
 def role_permission_names(role: Role) -> set[str]:
     """The role's permissions as "matchmakers.<codename>" names, cached until they change."""
-    key = f"matchmakers:role-perms:{role.pk}:{role.permissions_version}"
+    key = f"matchmakers:role-perms:{role.permissions_token}"
     names = cache.get(key)
     if names is None:
         codenames = role.group.permissions.values_list("content_type__app_label", "codename")
@@ -52,8 +52,8 @@ def _new_group(agency, name: str) -> Group:
 
 def _set_role_permissions(role: Role, codenames) -> None:
     role.group.permissions.set(_module_permissions(codenames))
-    Role.unscoped.filter(pk=role.pk).update(permissions_version=F("permissions_version") + 1)
-    role.refresh_from_db(fields=["permissions_version"])
+    role.permissions_token = uuid.uuid4()
+    Role.unscoped.filter(pk=role.pk).update(permissions_token=role.permissions_token)
 
 
 def _clean_role(role: Role) -> None:
@@ -158,7 +158,9 @@ def role_set_permissions(*, agency, actor: User, role: Role, codenames) -> Role:
     unknown = codenames - set(all_codenames())
     if unknown:
         raise ValidationError(_("Unknown permissions: %(names)s") % {"names": ", ".join(sorted(unknown))})
-    beyond = {name for name in codenames if not actor.has_perm(f"matchmakers.{name}")}
+    current = set(role.group.permissions.values_list("codename", flat=True))
+    # Only what changes needs the actor's own permission: a role may keep one its manager lacks.
+    beyond = {name for name in codenames ^ current if not actor.has_perm(f"matchmakers.{name}")}
     if beyond:
         raise PermissionDenied(_("You cannot grant permissions you do not have yourself."))
     _set_role_permissions(role, codenames)
@@ -269,10 +271,12 @@ def staff_handover(*, agency, actor: User, from_user: User, to_user: User, reaso
         )
     counts = {}
     for entry in owned_models():
-        moved = 0
+        owned = Q()
         for field in entry.owner_fields:
-            moved += entry.model.unscoped.filter(agency=agency, **{field: from_user}).update(**{field: to_user})
-        counts[entry.model._meta.label_lower] = moved
+            owned |= Q(**{field: from_user})
+        counts[entry.model._meta.label_lower] = entry.model.unscoped.filter(owned, agency=agency).count()
+        for field in entry.owner_fields:
+            entry.model.unscoped.filter(agency=agency, **{field: from_user}).update(**{field: to_user})
     return StaffHandover.objects.create(
         agency=agency, from_user=from_user, to_user=to_user, handed_over_by=actor, reason=reason, counts=counts
     )

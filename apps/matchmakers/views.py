@@ -20,7 +20,7 @@ from .forms import (
     StaffPasswordForm,
     StaffProfileForm,
 )
-from .models import StaffHandover
+from .models import StaffHandover, User
 from .permissions import all_codenames
 from .selectors import role_tree, roles_as_parent, roles_assignable, roles_below, staff_below, staff_list
 
@@ -234,7 +234,7 @@ def staff_deactivate(request, pk):
     if target is None:
         raise Http404
     candidates = (
-        (staff_below(user=request.user) | type(request.user).objects.filter(pk=request.user.pk))
+        (staff_below(user=request.user) | User.objects.filter(pk=request.user.pk))
         .filter(is_active=True)
         .exclude(pk=target.pk)
     )
