@@ -1,12 +1,13 @@
 """State changes of agencies and their public-site settings."""
 
 import nh3
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
 from apps.matchmakers.services import roles_create_defaults
+from apps.members.services import tags_create_defaults
 
-from .models import Agency, AgencySequence, SiteImage, SiteSettings
+from .models import Agency, SiteImage, SiteSettings
 from .tasks import site_images_optimize
 
 SHOWCASE_CHANNELS = ("showcase_phone", "showcase_wechat", "showcase_qq", "showcase_email")
@@ -23,19 +24,7 @@ def agency_setup(*, agency: Agency) -> None:
     """Create what every agency needs to work; safe to run again on an existing agency."""
     SiteSettings.unscoped.get_or_create(agency=agency, defaults={"site_name": agency.name})
     roles_create_defaults(agency=agency)
-
-
-def sequence_next(*, agency: Agency, name: str) -> int:
-    """The next value of the agency's counter `name`; gap-free only within one transaction's success."""
-    with transaction.atomic():
-        AgencySequence.unscoped.get_or_create(agency=agency, name=name)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE agencies_agencysequence SET last_value = last_value + 1"
-                " WHERE agency_id = %s AND name = %s RETURNING last_value",
-                [agency.pk, name],
-            )
-            return cursor.fetchone()[0]
+    tags_create_defaults(agency=agency)
 
 
 @transaction.atomic

@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 mobile_phone_validator = RegexValidator(
     r"^1[3-9]\d{9}$", _("A mobile number is 11 digits starting with 1, e.g. 13800138000."), code="invalid_phone"
 )
+
+
+def normalize_mobile(value: str) -> str:
+    """13800138000 from '138 0013 8000', '138-0013-8000', '+86 138…' or '0086138…'."""
+    digits = "".join(ch for ch in (value or "") if ch.isdigit())
+    for prefix in ("0086", "86"):
+        if len(digits) == 11 + len(prefix) and digits.startswith(prefix):
+            return digits[len(prefix) :]
+    return digits if digits else (value or "").strip()

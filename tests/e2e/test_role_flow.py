@@ -59,6 +59,7 @@ def test_admin_creates_role_with_permissions_and_a_matchmaker_who_sees_only_that
     assert nav.get_by_role("link", name="会员").is_visible()
     for hidden in ["团队", "角色", "网站设置"]:
         assert nav.get_by_role("link", name=hidden).count() == 0
+    assert nav.get_by_role("button", name="设置").count() == 0
     matchmaker.screenshot(path=artifacts / "matchmaker-nav.png")
     assert matchmaker.goto(f"{base_url}/staff/roles/").status == 403
     context.close()

@@ -24,6 +24,7 @@ def test_site_admin_logs_in_and_edits_the_site_settings(page, live_server, site_
     logo.write_bytes(image_bytes(size=(200, 80)))
 
     _login(page, base_url, "admin")
+    page.get_by_role("button", name="设置").click()
     page.get_by_role("link", name="网站设置").first.click()
     page.get_by_label("网站名称").fill("安和婚恋·杭州")
     page.get_by_label("联系电话").fill("0571-88886666")
@@ -66,6 +67,7 @@ def test_back_office_works_on_a_375px_phone_and_switches_language(phone_page, li
     _login(page, base_url, "admin")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.get_by_role("button", name="菜单").click()
+    page.get_by_role("button", name="设置").click()
     page.get_by_role("link", name="网站设置").first.click()
     page.wait_for_url(f"{base_url}/staff/settings/site/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

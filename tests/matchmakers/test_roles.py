@@ -389,7 +389,7 @@ def test_saving_the_permission_matrix_sets_what_the_roles_users_may_do(agency, r
 
     # And the back office follows at once.
     seller = en_client(agency, presale_user)
-    assert seller.get("/staff/members/export.csv").status_code == 200
+    assert seller.get("/staff/members/export.xlsx").status_code == 200
     assert seller.get("/staff/members/new/").status_code == 403
 
 

@@ -15,12 +15,12 @@ page, its paginator count, the selector's count, the detail page, the edit page 
 the CSV export — must answer the same set of members.
 """
 
-import csv
 import io
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
 
 from apps.agencies.context import agency_context
 from apps.matchmakers.services import role_create, role_set_permissions
@@ -114,8 +114,8 @@ def outsider(other_agency):
 
 def _export_member_numbers(response) -> set[str]:
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    rows = list(load_workbook(io.BytesIO(response.content), read_only=True).active.iter_rows(values_only=True))
     return {row[0] for row in rows[1:]}
 
 
@@ -137,7 +137,7 @@ def assert_sees_exactly(tree, user_key, expected_keys):
         assert member_visible_list(user=user).count() == len(expected)
         assert set(member_visible_list(user=user).values_list("pk", flat=True)) == expected
 
-    exported = _export_member_numbers(client.get("/staff/members/export.csv"))
+    exported = _export_member_numbers(client.get("/staff/members/export.xlsx"))
     assert exported == {member.member_no for member in tree.members.values() if member.pk in expected}
 
     for pk in expected:
@@ -203,7 +203,7 @@ def test_search_and_filters_cannot_reach_invisible_members(tree):
     assert response.context["page"].paginator.count == 0
     response = client.get("/staff/members/", {"q": tree.members["a1"].member_no})
     assert [member.pk for member in response.context["page"].object_list] == [tree.members["a1"].pk]
-    export = client.get("/staff/members/export.csv", {"q": "会员a2"})
+    export = client.get("/staff/members/export.xlsx", {"q": "会员a2"})
     assert _export_member_numbers(export) == set()
 
 
@@ -230,6 +230,7 @@ def _edit_data(member, **changes):
         "phone": member.phone,
         "wechat": member.wechat,
         "status": member.status,
+        "service_status": member.service_status,
     }
     return {**data, **changes}
 
@@ -328,7 +329,7 @@ def test_a_user_of_another_agency_sees_nothing_of_this_agency(tree, outsider):
     assert listing.status_code == 200
     assert listing.context["page"].paginator.count == 0
     assert list(listing.context["page"].object_list) == []
-    assert _export_member_numbers(client.get("/staff/members/export.csv")) == set()
+    assert _export_member_numbers(client.get("/staff/members/export.xlsx")) == set()
     for key, member in tree.members.items():
         assert client.get(f"/staff/members/{member.pk}/").status_code == 404, key
         assert client.get(f"/staff/members/{member.pk}/edit/").status_code == 404, key
@@ -361,7 +362,7 @@ def test_view_permission_gates_the_list_and_export_permission_gates_the_export(t
     viewer = UserFactory(agency=tree.agency, username="viewer", perms=["matchmakers.view_members"])
     client = agency_client(tree.agency, viewer)
     assert client.get("/staff/members/").status_code == 200
-    assert client.get("/staff/members/export.csv").status_code == 403
+    assert client.get("/staff/members/export.xlsx").status_code == 403
 
 
 # --- one SQL query, whatever the depth -------------------------------------------------------------

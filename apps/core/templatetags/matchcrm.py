@@ -1,4 +1,5 @@
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -23,3 +24,21 @@ def query_with(context, **changes):
             query[key] = value
     encoded = query.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def mask_id(value: str) -> str:
+    """330106********1234: region and last four only (F-C7)."""
+    value = value or ""
+    if len(value) < 10:
+        return "*" * len(value)
+    return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
+
+
+@register.filter
+def age(birth_date) -> int | str:
+    """Age today in the agency's time zone, from a date of birth."""
+    if not birth_date:
+        return ""
+    today = timezone.localdate()
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
