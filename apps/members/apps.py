@@ -13,3 +13,5 @@ class MembersConfig(AppConfig):
         from .models import Member  # noqa: PLC0415
 
         register(Member, "presale_owner", "aftersale_owner")
+
+        from . import bench  # noqa: F401, PLC0415 - registers the members bench of `manage.py bench`

@@ -45,12 +45,10 @@ class MemberFilter(django_filters.FilterSet):
     age_max = django_filters.NumberFilter(label=_("Age to"), method="filter_age_max")
     height_min = django_filters.NumberFilter(label=_("Height from (cm)"), field_name="height_cm", lookup_expr="gte")
     height_max = django_filters.NumberFilter(label=_("Height to (cm)"), field_name="height_cm", lookup_expr="lte")
-    education = django_filters.TypedChoiceFilter(
-        label=_("Education at least"), choices=choices.Education.choices, coerce=int, lookup_expr="gte"
+    education = django_filters.ChoiceFilter(
+        label=_("Education at least"), choices=choices.Education.choices, lookup_expr="gte"
     )
-    income = django_filters.TypedChoiceFilter(
-        label=_("Income at least"), choices=choices.Income.choices, coerce=int, lookup_expr="gte"
-    )
+    income = django_filters.ChoiceFilter(label=_("Income at least"), choices=choices.Income.choices, lookup_expr="gte")
     marital_status = django_filters.MultipleChoiceFilter(
         label=_("Marital status"), choices=choices.MaritalStatus.choices, widget=forms.SelectMultiple(attrs={"size": 2})
     )

@@ -30,6 +30,8 @@ class MemberForm(forms.ModelForm):
     """The profile of F-C1 with its cascading location selects; the service validates the cascade."""
 
     tag_ids = TagIdsField(label=_("Tags"))
+    # Wider than the stored 11 digits: people type "138 0013 8000" or "+86 …"; clean_phone normalises.
+    phone = forms.CharField(label=_("Mobile phone"), max_length=20, help_text=_("11-digit mobile number."))
 
     class Meta:
         model = Member

@@ -1,0 +1,46 @@
+"""A tiny registry of benchmarks run by `manage.py bench` (and `make bench`).
+
+An app registers a bench when it loads (import its bench module from AppConfig.ready()):
+
+    from apps.core.bench import register
+
+    @register("members")
+    def members(options: dict) -> dict:
+        ...
+        return {"bench": "members", "list_p50_ms": 12.3, ...}
+
+A bench function takes the command's parsed options (a dict: at least "agency", "requests" and
+"warmup") and returns one JSON-serialisable dict, printed as one line by `manage.py bench --json`.
+"""
+
+from collections.abc import Callable
+
+BenchFunction = Callable[[dict], dict]
+
+_BENCHES: dict[str, BenchFunction] = {}
+
+
+def register(name: str) -> Callable[[BenchFunction], BenchFunction]:
+    def decorator(function: BenchFunction) -> BenchFunction:
+        if name in _BENCHES and _BENCHES[name] is not function:
+            raise ValueError(f"a bench named {name!r} is already registered")
+        _BENCHES[name] = function
+        return function
+
+    return decorator
+
+
+def names() -> list[str]:
+    """Registered bench names, in registration order."""
+    return list(_BENCHES)
+
+
+def get(name: str) -> BenchFunction:
+    return _BENCHES[name]
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (fraction 0-1) of non-empty `samples`."""
+    ordered = sorted(samples)
+    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil(n * fraction), at least 1
+    return ordered[int(rank) - 1]
