@@ -2,10 +2,13 @@
 
 import logging
 
-from celery import Task
+from celery import Task, shared_task
+from django.apps import apps
+from django.db import transaction
 
-from apps.agencies.context import agency_context
+from apps.agencies.context import agency_context, current_agency
 from apps.agencies.models import Agency
+from apps.core.images import reencode_image
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +30,34 @@ class TenantTask(Task):
             return None
         with agency_context(agency):
             return super().__call__(*args, **kwargs)
+
+
+@shared_task(base=TenantTask)
+def image_reencode(*, agency_id: int, model: str, pk: int, field: str) -> bool:
+    """Strip EXIF/GPS from, and downsize, one uploaded image (member photos, staff photos).
+
+    The row is looked up inside the agency, so a task can never touch another agency's file.
+    """
+    model_class = apps.get_model(model)
+    row = model_class._default_manager.filter(pk=pk, agency=current_agency()).first()
+    if row is None:
+        return False
+    field_file = getattr(row, field)
+    if not field_file:
+        return False
+    with field_file.storage.open(field_file.name, "rb") as handle:
+        cleaned = reencode_image(handle.read())
+    if cleaned is None:
+        return False
+    with field_file.storage.open(field_file.name, "wb") as handle:
+        handle.write(cleaned)
+    return True
+
+
+def schedule_image_reencode(instance, field: str) -> None:
+    """Queue `image_reencode` for `instance.<field>` once the current transaction commits."""
+    transaction.on_commit(
+        lambda: image_reencode.delay(
+            agency_id=instance.agency_id, model=instance._meta.label_lower, pk=instance.pk, field=field
+        )
+    )

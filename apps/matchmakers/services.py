@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from apps.core.tasks import schedule_image_reencode
+
 from .models import Role, StaffHandover, User
 from .ownership import owned_models
 from .permissions import DEFAULT_ROLES, all_codenames
@@ -206,6 +208,8 @@ def staff_create(*, agency, actor: User, username: str, password: str, role: Rol
             ) from None
         raise
     user.save()
+    if user.avatar:
+        schedule_image_reencode(user, "avatar")
     return user
 
 
@@ -229,9 +233,13 @@ def staff_update(*, agency, actor: User, user: User, role: Role | None = None, *
         if role is not None:
             _check_assignable(actor, role)
             target.role = role
+    # Read from the database: a bound form has already put the new upload on the instance.
+    avatar_before = User.objects.filter(pk=target.pk).values_list("avatar", flat=True).first() or ""
     _apply_profile(target, profile)
     target.full_clean(exclude=["password"])
     target.save()
+    if target.avatar and target.avatar.name != avatar_before:
+        schedule_image_reencode(target, "avatar")  # the photo is public on the showcase
     return target
 
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.agencies.sequences import sequence_next
+from apps.core.tasks import schedule_image_reencode
 from apps.core.validators import normalize_mobile
 from apps.matchmakers.models import User
 
@@ -194,6 +195,7 @@ def member_photo_add(*, agency, actor: User, member: Member, image, caption: str
     photo = MemberPhoto(agency=agency, member=member, image=image, caption=caption, is_primary=is_primary)
     photo.full_clean()
     photo.save()
+    schedule_image_reencode(photo, "image")  # members' phone photos carry GPS positions
     return photo
 
 

@@ -55,9 +55,25 @@ def celery_worker_process(settings, tmp_path):
     log = tmp_path / "worker.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "matchcrm", "worker", "--pool=solo", "-Q", queue,
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "matchcrm",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
@@ -118,3 +134,24 @@ def test_tenant_task_leaves_no_scope_behind(agency):
         assert SiteImage.objects.count() == 0
     with pytest.raises(ScopeError):
         SiteImage.objects.count()
+
+
+@pytest.mark.django_db
+def test_uploaded_member_photo_loses_its_gps_position(agency, settings, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.members.models import Member, MemberPhoto
+    from apps.members.services import member_photo_add
+    from tests.matchmakers.factories import UserFactory
+
+    user = UserFactory(agency=agency, perms=["matchmakers.view_members", "matchmakers.edit_members"])
+    member = Member.unscoped.create(agency=agency, member_no="M1", name="甲", gender="female", phone="13800000001",
+                                    presale_owner=user)  # fmt: skip
+    with agency_context(agency), django_capture_on_commit_callbacks(execute=True):
+        member_photo_add(
+            agency=agency, actor=user, member=member,
+            image=SimpleUploadedFile("me.jpg", _jpeg_with_gps(), "image/jpeg"),
+        )  # fmt: skip
+    photo = MemberPhoto.unscoped.get(member=member)
+    with Image.open(Path(settings.MEDIA_ROOT) / photo.image.name) as stored:
+        assert dict(stored.getexif()) == {}
