@@ -26,6 +26,21 @@ def _cascade_attrs(level: str, target: str) -> dict:
     }
 
 
+class DivisionChoiceField(forms.ChoiceField):
+    """Offers the children of the chosen parent but accepts any real code of its level, so a city of
+    another province reaches the service's cascade check and its message naming both places."""
+
+    def __init__(self, *, is_valid_code, **kwargs):
+        self.is_valid_code = is_valid_code
+        super().__init__(required=False, **kwargs)
+
+    def valid_value(self, value):
+        return self.is_valid_code(value) or super().valid_value(value)
+
+
+CONTACT_FIELDS = ("phone", "wechat", "id_number")
+
+
 class MemberForm(forms.ModelForm):
     """The profile of F-C1 with its cascading location selects; the service validates the cascade."""
 
@@ -49,9 +64,13 @@ class MemberForm(forms.ModelForm):
             "has_car": forms.NullBooleanSelect,
         }
 
-    def __init__(self, *args, agency, **kwargs):
+    def __init__(self, *args, agency, reveal_contacts: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag_ids"].choices = tag_choices(agency=agency)
+        if self.instance.pk and not reveal_contacts:
+            # Editing must not show what the role may not reveal; the stored values stay as they are.
+            for field in CONTACT_FIELDS:
+                del self.fields[field]
         data = self.data if self.is_bound else {}
         instance = self.instance
 
@@ -65,13 +84,13 @@ class MemberForm(forms.ModelForm):
                 widget=forms.Select(attrs=_cascade_attrs("city", f"{prefix}city")),
             )  # fmt: skip
             city_attrs = _cascade_attrs("district", "residence_district") if prefix == "residence_" else {}
-            self.fields[f"{prefix}city"] = forms.ChoiceField(
-                label=self.fields[f"{prefix}city"].label, required=False,
+            self.fields[f"{prefix}city"] = DivisionChoiceField(
+                label=self.fields[f"{prefix}city"].label, is_valid_code=divisions.is_city,
                 choices=EMPTY + divisions.cities(current(f"{prefix}province")),
                 widget=forms.Select(attrs=city_attrs),
             )  # fmt: skip
-        self.fields["residence_district"] = forms.ChoiceField(
-            label=self.fields["residence_district"].label, required=False,
+        self.fields["residence_district"] = DivisionChoiceField(
+            label=self.fields["residence_district"].label, is_valid_code=divisions.is_district,
             choices=EMPTY + divisions.districts(current("residence_city")),
         )  # fmt: skip
 

@@ -3,7 +3,6 @@ import datetime
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import ExtractDay, ExtractMonth
@@ -20,10 +19,7 @@ from apps.core.uploads import random_upload_name, validate_image_upload
 from apps.core.validators import mobile_phone_validator
 
 from . import choices
-
-# Private files (ID cards, diplomas) live outside MEDIA_ROOT and have no URL: they are only served
-# by a view that checks the user may see the member.
-private_storage = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+from .storage import private_storage
 
 
 def _owner_field(verbose_name):

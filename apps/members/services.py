@@ -38,6 +38,7 @@ PREFERENCE_FIELDS = (
     "city_codes", "must_tag_ids", "nice_tag_ids", "accepts_children", "notes",
 )  # fmt: skip
 SHARE_CODENAMES = ("view_member", "change_member")
+REVEALABLE_FIELDS = ("phone", "wechat", "id_number")
 
 
 def _check_duplicate_phone(actor: User, member: Member) -> None:
@@ -137,7 +138,7 @@ def contact_reveal(*, agency, actor: User, member: Member, field: str, ip_addres
     """The full value of a masked contact field, logged (F-C7)."""
     if not actor.has_perm("matchmakers.reveal_contact"):
         raise PermissionDenied(_("Your role does not allow revealing contact details."))
-    if field not in ContactReveal.Field.values:
+    if field not in REVEALABLE_FIELDS:
         raise ValidationError(_("Unknown contact field."))
     member = member_visible_list(user=actor).filter(pk=member.pk).first()
     if member is None:
@@ -218,11 +219,14 @@ def member_attachment_add(*, agency, actor: User, member: Member, kind: str, fil
     return attachment
 
 
-def member_attachment_opened(*, agency, actor: User, attachment: MemberAttachment) -> None:
+def member_attachment_opened(
+    *, agency, actor: User, attachment: MemberAttachment, ip_address=None, user_agent: str = ""
+) -> None:
     """Reading a private document is a sensitive read: it is logged like a contact reveal."""
     ContactReveal.objects.create(
-        agency=agency, member_id=attachment.member_id, user=actor, field=ContactReveal.Field.ATTACHMENT
-    )
+        agency=agency, member_id=attachment.member_id, user=actor, field=ContactReveal.Field.ATTACHMENT,
+        ip_address=ip_address, user_agent=user_agent[:300],
+    )  # fmt: skip
 
 
 @transaction.atomic

@@ -48,6 +48,11 @@ def _member_or_404(request, pk):
     return member
 
 
+def _query_dict(request) -> dict:
+    """The query string as a dict that keeps every value of a repeated parameter."""
+    return {key: values if len(values) > 1 else values[0] for key, values in request.GET.lists()}
+
+
 def _client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
@@ -80,7 +85,7 @@ def member_export(request):
     reveal = request.user.has_perm("matchmakers.reveal_contact")
     workbook, row_count = exports.members_workbook(filterset.qs, reveal=reveal)
     services.member_export_log(
-        agency=request.agency, actor=request.user, row_count=row_count, filters=request.GET.dict(),
+        agency=request.agency, actor=request.user, row_count=row_count, filters=_query_dict(request),
         revealed=reveal, ip_address=_client_ip(request),
     )  # fmt: skip
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -115,8 +120,9 @@ def member_detail(request, pk):
 def _member_forms(request, member=None):
     preference = PartnerPreference.objects.filter(member=member).first() if member else None
     data = request.POST if request.method == "POST" else None
+    reveal = request.user.has_perm("matchmakers.reveal_contact")
     return (
-        MemberForm(data, instance=member, agency=request.agency),
+        MemberForm(data, instance=member, agency=request.agency, reveal_contacts=reveal),
         PreferenceForm(data, instance=preference, agency=request.agency),
     )
 
@@ -235,7 +241,10 @@ def attachment_download(request, pk, attachment_id):
     """Private documents leave only through here, to users who may see the member."""
     member = _member_or_404(request, pk)
     attachment = get_object_or_404(MemberAttachment, member=member, pk=attachment_id)
-    services.member_attachment_opened(agency=request.agency, actor=request.user, attachment=attachment)
+    services.member_attachment_opened(
+        agency=request.agency, actor=request.user, attachment=attachment,
+        ip_address=_client_ip(request), user_agent=request.headers.get("user-agent", ""),
+    )  # fmt: skip
     content_type = mimetypes.guess_type(attachment.original_name)[0] or "application/octet-stream"
     response = FileResponse(
         attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name, content_type=content_type

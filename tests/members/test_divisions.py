@@ -110,9 +110,10 @@ def test_a_consistent_location_is_accepted(codes):
 
 def _errors(**codes) -> dict[str, list[str]]:
     """The messages of the refusal, by field, rendered in English."""
-    with translation.override("en"), pytest.raises(ValidationError) as caught:
-        divisions.validate_location(**codes)
-    return caught.value.message_dict
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as caught:
+            divisions.validate_location(**codes)
+        return caught.value.message_dict
 
 
 def test_a_city_of_another_province_is_refused():
