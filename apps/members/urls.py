@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_import
 
 app_name = "members"
 
@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.member_list_view, name="list"),
     path("new/", views.member_create, name="create"),
     path("export.xlsx", views.member_export, name="export"),
+    path("import/", views_import.member_import, name="import"),
+    path("import/confirm/", views_import.member_import_confirm, name="import_confirm"),
     path("birthdays/", views.birthdays, name="birthdays"),
     path("divisions/", views.division_options, name="division_options"),
     path("tags/", views.tag_library, name="tags"),
