@@ -26,6 +26,11 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev
 	$(PY) scripts/dev.py test $(PYTEST_ARGS)
 
+## make bench: every benchmark on a scratch database seeded with 200,000 members, one JSON line each
+## (make bench ONLY=members runs one)
+bench: $(VENV)/.installed-dev
+	ONLY="$(ONLY)" $(PY) scripts/bench.py
+
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 

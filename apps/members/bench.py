@@ -14,8 +14,6 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count
 from django.http import QueryDict
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.agencies.context import agency_context
@@ -90,7 +88,9 @@ def _bench_users(agency) -> list[tuple[str, User]]:
     return users
 
 
-def _measure(client: Client, url: str, *, warmup: int, requests: int) -> dict:
+def _measure(client, url: str, *, warmup: int, requests: int) -> dict:
+    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415 - test tooling, loaded only to bench
+
     for _ in range(warmup):
         _get(client, url)
     with CaptureQueriesContext(connection) as captured:
@@ -108,7 +108,7 @@ def _measure(client: Client, url: str, *, warmup: int, requests: int) -> dict:
     }
 
 
-def _get(client: Client, url: str):
+def _get(client, url: str):
     response = client.get(url)
     if response.status_code != 200:
         raise CommandError(f"GET {url} answered {response.status_code}, not 200")
@@ -126,6 +126,8 @@ def members_list(options: dict) -> dict:
     with agency_context(agency):
         total = Member.objects.count()
         users = _bench_users(agency)
+    from django.test import Client  # noqa: PLC0415 - test tooling, loaded only to bench
+
     url = f"{reverse('members:list', urlconf=settings.ROOT_URLCONF)}?{urlencode(LIST_QUERY)}"
     per_user = {}
     for label, user in users:
