@@ -196,7 +196,8 @@ def test(args: argparse.Namespace) -> int:
             [str(venv_bin / "ruff"), "check", "."],
             [PYTHON, "manage.py", "check", "--fail-level", "WARNING"],
             [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"],
-            [PYTHON, "-m", "pytest", *args.pytest_args],
+            # Two workers: the machines here have two cores (PYTEST_WORKERS=0 runs in one process).
+            [PYTHON, "-m", "pytest", "-n", os.environ.get("PYTEST_WORKERS", "2"), *args.pytest_args],
         ]
         for step in steps:
             say("$ " + " ".join(step))

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
+from django.utils import translation
 from openpyxl import Workbook
 
 from apps.agencies.context import agency_context
@@ -41,6 +42,19 @@ def private_storage(settings, tmp_path):
     """Uploads waiting for confirmation go to the test's own private folder."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     return storage.private_storage
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The assertions read English messages; services and pages answer in the active language."""
+    with translation.override("en"):
+        yield
+
+
+def en_client(agency, user):
+    client = agency_client(agency, user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture
@@ -363,7 +377,7 @@ def _confirm_data(token, mapping=MAPPING):
 
 
 def test_upload_preview_confirm_flow(agency, importer, private_storage):
-    client = agency_client(agency, importer)
+    client = en_client(agency, importer)
     page = client.get(IMPORT_URL)
     assert page.status_code == 200
     assert 'enctype="multipart/form-data"' in page.text
@@ -402,7 +416,7 @@ def test_upload_preview_confirm_flow(agency, importer, private_storage):
 
 
 def test_skipped_rows_are_listed_on_the_result_page(agency, importer):
-    client = agency_client(agency, importer)
+    client = en_client(agency, importer)
     bad = good_row(2)
     bad[1] = "未知"
     preview = _upload(client, xlsx([good_row(1), bad, good_row(1)]))
@@ -423,7 +437,7 @@ def test_skipped_rows_are_listed_on_the_result_page(agency, importer):
     [("members.csv", b"Name,Gender\n"), ("members.xls", b"\xd0\xcf\x11\xe0"), ("members.xlsx", b"not a zip")],
 )
 def test_bad_uploads_answer_400_with_a_clear_message(agency, importer, name, content):
-    client = agency_client(agency, importer)
+    client = en_client(agency, importer)
     response = _upload(client, SimpleUploadedFile(name, content))
     assert response.status_code == 400
     assert response.context["form"].errors or response.context["error"]
@@ -433,7 +447,7 @@ def test_bad_uploads_answer_400_with_a_clear_message(agency, importer, name, con
 
 
 def test_headerless_upload_answers_400(agency, importer):
-    client = agency_client(agency, importer)
+    client = en_client(agency, importer)
     response = _upload(client, xlsx([[None], ["张三", "男", "13900000001"]], header=None))
     assert response.status_code == 400
     assert "first row" in response.context["error"]
@@ -442,7 +456,7 @@ def test_headerless_upload_answers_400(agency, importer):
 
 
 def test_missing_required_mapping_is_asked_for_and_refused_at_confirmation(agency, importer):
-    client = agency_client(agency, importer)
+    client = en_client(agency, importer)
     preview = _upload(client, xlsx([["张三", "男", "13900000001"]], header=["客户", "性别", "号码"]))
     assert preview.status_code == 200
     assert preview.context["report"] is None
@@ -458,7 +472,7 @@ def test_missing_required_mapping_is_asked_for_and_refused_at_confirmation(agenc
 
 def test_a_user_without_add_members_gets_403(agency):
     viewer = UserFactory(agency=agency, username="viewer", perms=["matchmakers.view_members"])
-    client = agency_client(agency, viewer)
+    client = en_client(agency, viewer)
     assert client.get(IMPORT_URL).status_code == 403
     assert _upload(client, xlsx([good_row(1)])).status_code == 403
     assert client.post(CONFIRM_URL, _confirm_data("0" * 32)).status_code == 403
@@ -467,20 +481,20 @@ def test_a_user_without_add_members_gets_403(agency):
 
 
 def test_list_offers_the_import_to_those_who_may_add(agency, importer):
-    page = agency_client(agency, importer).get("/staff/members/")
+    page = en_client(agency, importer).get("/staff/members/")
     assert 'href="/staff/members/import/"' in page.text
 
 
 def test_another_agency_or_session_cannot_confirm_the_upload(agency, other_agency, importer, private_storage):
-    client = agency_client(agency, importer)
+    client = en_client(agency, importer)
     _upload(client, xlsx([good_row(1), good_row(2)]))
     pending = client.session["members_import"]
 
     outsider = UserFactory(agency=other_agency, username="outsider", perms=MEMBER_PERMS)
-    response = agency_client(other_agency, outsider).post(CONFIRM_URL, _confirm_data(pending["token"]))
+    response = en_client(other_agency, outsider).post(CONFIRM_URL, _confirm_data(pending["token"]))
     assert response.status_code == 400
     colleague = UserFactory(agency=agency, username="colleague", perms=MEMBER_PERMS)
-    response = agency_client(agency, colleague).post(CONFIRM_URL, _confirm_data(pending["token"]))
+    response = en_client(agency, colleague).post(CONFIRM_URL, _confirm_data(pending["token"]))
     assert response.status_code == 400
     assert members_of(agency).count() == 0
     assert members_of(other_agency).count() == 0
