@@ -156,7 +156,9 @@ class Member(TenantModel):
             ),
             models.Index(fields=["agency", "residence_city"], name="members_city_idx"),
             models.Index(fields=["agency", "birth_md"], name="members_birthday_idx"),
-            GinIndex(fields=["agency", "tag_ids"], name="members_tags_gin"),
+            # GIN on the array alone: leading with agency_id needs the btree_gin extension, which the
+            # embedded PostgreSQL of `make run` does not ship; PostgreSQL ANDs it with an agency index.
+            GinIndex(fields=["tag_ids"], name="members_tags_gin"),
         ]
 
     def __str__(self):
@@ -234,7 +236,7 @@ class PartnerPreference(TenantModel):
                 violation_error_message=_("The lowest height must not be above the highest."),
             ),
         ]  # fmt: skip
-        indexes = [GinIndex(fields=["agency", "must_tag_ids"], name="members_pref_must_tags_gin")]
+        indexes = [GinIndex(fields=["must_tag_ids"], name="members_pref_must_tags_gin")]
 
     def __str__(self):
         return f"{self.member}"
