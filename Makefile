@@ -29,7 +29,7 @@ test: $(VENV)/.installed-dev
 ## make bench: every benchmark on a scratch database seeded with 200,000 members, one JSON line each
 ## (make bench ONLY=members runs one)
 bench: $(VENV)/.installed-dev
-	ONLY="$(ONLY)" $(PY) scripts/bench.py
+	@ONLY="$(ONLY)" $(PY) scripts/bench.py
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
