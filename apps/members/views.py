@@ -63,6 +63,11 @@ def _filterset(request):
     )
 
 
+def _errors_text(form) -> str:
+    """A small form's errors as one sentence, for the message shown after the redirect."""
+    return " ".join(error for field_errors in form.errors.values() for error in field_errors)
+
+
 def _apply_errors(form, error: ValidationError) -> None:
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
@@ -208,7 +213,7 @@ def photo_add(request, pk):
         services.member_photo_add(agency=request.agency, actor=request.user, member=member, **form.cleaned_data)
         messages.success(request, _("The photo has been added."))
     else:
-        messages.error(request, _("The photo was not added: %(errors)s") % {"errors": " ".join(form.errors["image"])})
+        messages.error(request, _("The photo was not added: %(errors)s") % {"errors": _errors_text(form)})
     return redirect("members:detail", pk=member.pk)
 
 
@@ -231,8 +236,7 @@ def attachment_add(request, pk):
         services.member_attachment_add(agency=request.agency, actor=request.user, member=member, **form.cleaned_data)
         messages.success(request, _("The document has been stored."))
     else:
-        errors = " ".join(error for field_errors in form.errors.values() for error in field_errors)
-        messages.error(request, _("The document was not stored: %(errors)s") % {"errors": errors})
+        messages.error(request, _("The document was not stored: %(errors)s") % {"errors": _errors_text(form)})
     return redirect("members:detail", pk=member.pk)
 
 
@@ -272,8 +276,7 @@ def family_add(request, pk):
         services.family_member_add(agency=request.agency, actor=request.user, member=member, **form.cleaned_data)
         messages.success(request, _("The family member has been added."))
     else:
-        errors = " ".join(error for field_errors in form.errors.values() for error in field_errors)
-        messages.error(request, _("The family member was not added: %(errors)s") % {"errors": errors})
+        messages.error(request, _("The family member was not added: %(errors)s") % {"errors": _errors_text(form)})
     return redirect("members:detail", pk=member.pk)
 
 
