@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.agencies",
     "apps.matchmakers",
     "apps.members",
+    "apps.followups",
     "apps.site",
     "apps.reports",
 ]

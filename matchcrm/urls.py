@@ -13,6 +13,7 @@ urlpatterns = [
     path("staff/", include("apps.reports.urls")),
     path("staff/settings/", include("apps.agencies.urls")),
     path("staff/members/", include("apps.members.urls")),
+    path("staff/", include("apps.followups.urls")),
     path("", include("apps.site.urls")),
     *common_urlpatterns,
 ]

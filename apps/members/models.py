@@ -130,6 +130,8 @@ class Member(TenantModel):
     # Kept by the follow-up service (a later issue) so lists can bucket members by follow-up count.
     followup_count = models.PositiveIntegerField(_("follow-ups"), default=0, editable=False)
     last_followup_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
+    next_followup_at = models.DateTimeField(_("next follow-up"), null=True, blank=True, editable=False)
+    abandon_reason = models.CharField(_("reason for abandoning"), max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -143,8 +145,6 @@ class Member(TenantModel):
             models.UniqueConstraint(fields=["agency", "phone"], name="members_member_phone_uniq"),
         ]
         indexes = [
-            models.Index(fields=["agency", "presale_owner"], name="members_presale_owner_idx"),
-            models.Index(fields=["agency", "aftersale_owner"], name="members_aftersale_owner_idx"),
             models.Index(fields=["agency", "-created_at"], name="members_created_idx"),
             models.Index(fields=["agency", "status"], name="members_status_idx"),
             # Covering: the list's commonest count (gender + age + education, owners for visibility)
@@ -156,6 +156,8 @@ class Member(TenantModel):
             ),
             models.Index(fields=["agency", "residence_city"], name="members_city_idx"),
             models.Index(fields=["agency", "birth_md"], name="members_birthday_idx"),
+            models.Index(fields=["agency", "presale_owner", "next_followup_at"], name="members_presale_due_idx"),
+            models.Index(fields=["agency", "aftersale_owner", "next_followup_at"], name="members_aftersale_due_idx"),
             # GIN on the array alone: leading with agency_id needs the btree_gin extension, which the
             # embedded PostgreSQL of `make run` does not ship; PostgreSQL ANDs it with an agency index.
             GinIndex(fields=["tag_ids"], name="members_tags_gin"),
