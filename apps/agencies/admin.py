@@ -48,7 +48,8 @@ class SiteSettingsAdmin(admin.ModelAdmin):
     list_display = ["site_name", "agency", "phone", "updated_at"]
     list_filter = ["agency"]
     search_fields = ["site_name", "agency__name", "agency__slug"]
-    readonly_fields = ["agency", "updated_at"]
+    # "about" is shown unescaped on the public site: only the agency's own form sanitises it.
+    readonly_fields = ["agency", "about", "updated_at"]
 
     def has_add_permission(self, request):
         return False

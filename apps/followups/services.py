@@ -46,6 +46,12 @@ def followup_add(
     return followup
 
 
+POOL_STATUSES = {
+    Assignment.Role.PRESALE: [Member.Status.LEAD, Member.Status.FOLLOWING, Member.Status.ABANDONED],
+    Assignment.Role.AFTERSALE: [Member.Status.SIGNED],
+}
+
+
 def assignable_targets(actor: User):
     """Whom the actor may give members to: themselves and the staff below their role."""
     return (staff_below(user=actor) | User.objects.filter(pk=actor.pk)).filter(is_active=True)
@@ -63,12 +69,18 @@ def members_assign(
         raise PermissionDenied(_("Your role does not allow assigning members."))
     if not assignable_targets(actor).filter(pk=to_user.pk).exists():
         raise PermissionDenied(_("You can only assign members to staff of your own branch."))
+    if role not in Assignment.Role.values:
+        raise ValidationError(_("Unknown assignment role."))
     owner_field = "presale_owner" if role == Assignment.Role.PRESALE else "aftersale_owner"
     branch = staff_below(user=actor).values("pk")
-    # Members without an owner (the pools) or owned inside the actor's branch, locked for the change.
+    # Owner-less members only from the matching pool; owned ones only inside the actor's branch.
     members = list(
         Member.objects.filter(pk__in=list(member_ids))
-        .filter(Q(**{f"{owner_field}__isnull": True}) | Q(**{f"{owner_field}__in": branch}) | Q(**{owner_field: actor}))
+        .filter(
+            Q(**{f"{owner_field}__isnull": True}, status__in=POOL_STATUSES[role])
+            | Q(**{f"{owner_field}__in": branch})
+            | Q(**{owner_field: actor})
+        )
         .select_for_update()
     )
     if len(members) != len(set(member_ids)):

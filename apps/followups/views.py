@@ -30,13 +30,18 @@ REASSIGN_CATEGORIES = {
 
 
 def _filtered_page(request, queryset):
-    filterset = MemberFilter(request.GET, queryset=queryset, tag_choices=tag_choices(agency=request.agency))
+    filterset = MemberFilter(
+        request.GET,
+        queryset=queryset,
+        tag_choices=tag_choices(agency=request.agency),
+        reveal_contacts=request.user.has_perm("matchmakers.reveal_contact"),
+    )
     return filterset, Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _assign(request, queryset, *, role):
     """Bulk assignment from a pool or the reassignment list; only members of that list can be sent."""
-    submitted = [int(value) for value in request.POST.getlist("members") if value.isdigit()]
+    submitted = [int(value) for value in request.POST.getlist("members") if value.isascii() and value.isdigit()]
     allowed = list(queryset.filter(pk__in=submitted).values_list("pk", flat=True))
     form = AssignForm(request.POST, targets=services.assignable_targets(request.user), member_ids=allowed)
     if not form.is_valid():

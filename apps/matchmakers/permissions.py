@@ -92,6 +92,7 @@ DEFAULT_ROLES = [
             "reveal_contact",
             "assign_members",
             "export_data",
+            "login_as_member",
         ],
     },
     {

@@ -175,6 +175,15 @@ def role_set_permissions(*, agency, actor: User, role: Role, codenames) -> Role:
 def _check_assignable(actor: User, role: Role) -> None:
     if not roles_assignable(user=actor).filter(pk=role.pk).exists():
         raise PermissionDenied(_("You cannot give a role above or beside your own."))
+    _check_not_beyond_actor(actor, role)
+
+
+def _check_not_beyond_actor(actor: User, role: Role | None) -> None:
+    """Putting someone in a role (or controlling their account) must not grant what the actor lacks."""
+    if role is None or (actor.role_id is not None and actor.role.parent_id is None):
+        return  # the agency admin holds every permission
+    if not role_permission_names(role) <= actor.get_all_permissions():
+        raise PermissionDenied(_("That role holds permissions you do not have yourself."))
 
 
 PROFILE_FIELDS = (
@@ -247,6 +256,7 @@ def staff_update(*, agency, actor: User, user: User, role: Role | None = None, *
 def staff_set_password(*, agency, actor: User, user: User, password: str) -> User:
     _require(actor, "matchmakers.edit_staff")
     target = _managed_user(actor, user)
+    _check_not_beyond_actor(actor, target.role)  # else a new password would hand the actor that account
     validate_password(password, target)
     target.set_password(password)
     target.save(update_fields=["password"])

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.validators import normalize_mobile
+
 from . import choices, divisions
 from .models import Member
 
@@ -38,11 +40,11 @@ class MemberFilter(django_filters.FilterSet):
     )
     member_no = django_filters.CharFilter(label=_("Member number"), lookup_expr="iexact")
     name = django_filters.CharFilter(label=_("Name"), lookup_expr="icontains")
-    phone = django_filters.CharFilter(label=_("Mobile phone"), lookup_expr="contains")
+    phone = django_filters.CharFilter(label=_("Mobile phone"), method="filter_phone")
     email = django_filters.CharFilter(label=_("Email"), lookup_expr="icontains")
     gender = django_filters.ChoiceFilter(label=_("Gender"), choices=choices.Gender.choices)
-    age_min = django_filters.NumberFilter(label=_("Age from"), method="filter_age_min")
-    age_max = django_filters.NumberFilter(label=_("Age to"), method="filter_age_max")
+    age_min = django_filters.NumberFilter(label=_("Age from"), method="filter_age_min", min_value=16, max_value=120)
+    age_max = django_filters.NumberFilter(label=_("Age to"), method="filter_age_max", min_value=16, max_value=120)
     height_min = django_filters.NumberFilter(label=_("Height from (cm)"), field_name="height_cm", lookup_expr="gte")
     height_max = django_filters.NumberFilter(label=_("Height to (cm)"), field_name="height_cm", lookup_expr="lte")
     education = django_filters.ChoiceFilter(
@@ -91,8 +93,11 @@ class MemberFilter(django_filters.FilterSet):
         model = Member
         fields = []
 
-    def __init__(self, *args, tag_choices=(), **kwargs):
+    def __init__(self, *args, tag_choices=(), reveal_contacts=False, **kwargs):
         super().__init__(*args, **kwargs)
+        # Without the reveal permission a phone matches only in full: partial matches would let a
+        # user read the masked digits off the results one query at a time.
+        self.reveal_contacts = reveal_contacts
         self.filters["tag"].extra["choices"] = tag_choices
 
     def search(self, queryset, name, value):
@@ -100,8 +105,14 @@ class MemberFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(member_no__iexact=value) | Q(name__icontains=value) | Q(phone__contains=value) | Q(wechat__iexact=value)
+            Q(member_no__iexact=value) | Q(name__icontains=value) | self._phone_match(value) | Q(wechat__iexact=value)
         )
+
+    def _phone_match(self, value) -> Q:
+        return Q(phone__contains=value) if self.reveal_contacts else Q(phone=normalize_mobile(value))
+
+    def filter_phone(self, queryset, name, value):
+        return queryset.filter(self._phone_match(value.strip())) if value.strip() else queryset
 
     def filter_age_min(self, queryset, name, value):
         return queryset.filter(birth_date__lte=_years_ago(int(value)))

@@ -249,10 +249,14 @@ def photo_upload_to(instance, filename):
 
 
 class MemberPhoto(TenantModel):
-    """A profile photo; shown to staff now and to matched members later."""
+    """A profile photo; shown to staff who may see the member now, to matched members later."""
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="photos", db_index=False)
-    image = models.ImageField(_("photo"), upload_to=photo_upload_to, validators=[validate_image_upload])
+    # Private like the documents: a member's photo is shown only to staff who may see the member
+    # (and, later, to matched members), never from a public URL.
+    image = models.ImageField(
+        _("photo"), upload_to=photo_upload_to, storage=private_storage, validators=[validate_image_upload]
+    )
     caption = models.CharField(_("caption"), max_length=100, blank=True)
     is_primary = models.BooleanField(_("main photo"), default=False)
     uploaded_at = models.DateTimeField(auto_now_add=True)

@@ -83,7 +83,7 @@ def birthday_list(*, user, window: str) -> QuerySet[Member]:
     else:
         next_month = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
         days = _month_days(today, (next_month - today).days)
-    if today.month == 2 and today.day == 28 and not _is_leap(today.year):
+    if 228 in days and not _is_leap(today.year):
         days.append(229)  # those born on 29 February celebrate on the 28th in common years
     return member_list(user=user).filter(birth_md__in=days).order_by("birth_md", "name")
 

@@ -149,6 +149,18 @@ def contact_reveal(*, agency, actor: User, member: Member, field: str, ip_addres
     return getattr(member, field)
 
 
+def contact_fields_shown(*, agency, actor: User, member: Member, fields, ip_address=None, user_agent: str = ""):
+    """Log the contact details a page showed in full (the edit form pre-fills them): F-C7 counts
+    every full view of a phone, WeChat or ID number as a reveal."""
+    ContactReveal.objects.bulk_create(
+        ContactReveal(
+            agency=agency, member=member, user=actor, field=field, ip_address=ip_address, user_agent=user_agent[:300]
+        )
+        for field in fields
+        if field in REVEALABLE_FIELDS and getattr(member, field)
+    )
+
+
 def _share_permissions() -> list[Permission]:
     return list(Permission.objects.filter(content_type__app_label="members", codename__in=SHARE_CODENAMES))
 

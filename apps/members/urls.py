@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.member_edit, name="edit"),
     path("<int:pk>/reveal/<str:field>/", views.contact_reveal, name="reveal"),
     path("<int:pk>/photos/", views.photo_add, name="photo_add"),
+    path("<int:pk>/photos/<int:photo_id>/", views.photo_file, name="photo"),
     path("<int:pk>/photos/<int:photo_id>/delete/", views.photo_delete, name="photo_delete"),
     path("<int:pk>/documents/", views.attachment_add, name="attachment_add"),
     path("<int:pk>/documents/<int:attachment_id>/", views.attachment_download, name="attachment_download"),

@@ -3,7 +3,7 @@ import mimetypes
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -59,7 +59,10 @@ def _client_ip(request) -> str | None:
 
 def _filterset(request):
     return MemberFilter(
-        request.GET, queryset=member_list(user=request.user), tag_choices=tag_choices(agency=request.agency)
+        request.GET,
+        queryset=member_list(user=request.user),
+        tag_choices=tag_choices(agency=request.agency),
+        reveal_contacts=request.user.has_perm("matchmakers.reveal_contact"),
     )
 
 
@@ -141,6 +144,11 @@ def _save_member(request, form, preference_form, member=None):
         return services.member_update(
             agency=request.agency, actor=request.user, member=member, preference=preference, **fields
         )
+    except IntegrityError:
+        # Two people entered the same phone at the same moment; the database kept one.
+        form.add_error("phone", _("A member with this phone number already exists."))
+        transaction.set_rollback(True)
+        return None
     except ValidationError as error:
         pref_fields = set(preference_form.fields)
         if hasattr(error, "error_dict") and set(error.error_dict) <= pref_fields:
@@ -169,6 +177,12 @@ def member_create(request):
 def member_edit(request, pk):
     member = _member_or_404(request, pk)
     form, preference_form = _member_forms(request, member)
+    if request.method == "GET":
+        shown = [field for field in ("phone", "wechat", "id_number") if field in form.fields]
+        services.contact_fields_shown(
+            agency=request.agency, actor=request.user, member=member, fields=shown,
+            ip_address=_client_ip(request), user_agent=request.headers.get("user-agent", ""),
+        )  # fmt: skip
     if request.method == "POST" and form.is_valid() and preference_form.is_valid():
         with transaction.atomic():
             saved = _save_member(request, form, preference_form, member)
@@ -238,6 +252,17 @@ def attachment_add(request, pk):
     else:
         messages.error(request, _("The document was not stored: %(errors)s") % {"errors": _errors_text(form)})
     return redirect("members:detail", pk=member.pk)
+
+
+@staff_permission_required(VIEW)
+def photo_file(request, pk, photo_id):
+    """A member's photo, only for users who may see the member."""
+    member = _member_or_404(request, pk)
+    photo = get_object_or_404(MemberPhoto, member=member, pk=photo_id)
+    content_type = mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream"
+    response = FileResponse(photo.image.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @staff_permission_required(VIEW)

@@ -4,8 +4,9 @@ import datetime
 import threading
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.agencies.context import agency_context
 from apps.followups.models import Assignment, FollowUp
@@ -114,7 +115,11 @@ def test_a_lead_cannot_assign_to_someone_outside_the_branch(agency, team):
 
 def test_a_lead_cannot_take_members_from_another_branch(agency, team):
     theirs = lead(agency, 21, owner=team["b1"])
-    with agency_context(agency), pytest.raises(Exception, match="outside your branch"):
+    with (
+        agency_context(agency),
+        translation.override("en"),
+        pytest.raises(PermissionDenied, match="outside your branch"),
+    ):
         members_assign(agency=agency, actor=team["lead_a"], member_ids=[theirs.pk], to_user=team["a1"])
     theirs.refresh_from_db()
     assert theirs.presale_owner == team["b1"]
