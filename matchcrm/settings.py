@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "apps.matchmakers",
     "apps.members",
     "apps.followups",
+    "apps.messaging",
     "apps.site",
     "apps.reports",
 ]
@@ -220,6 +221,8 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "MatchCRM <noreply@localhost>")
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "apps.messaging.sms.ConsoleSmsBackend")
+SMS_FILE_PATH = Path(os.environ.get("SMS_FILE_PATH", VAR_DIR / "sms"))
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)

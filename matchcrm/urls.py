@@ -14,6 +14,7 @@ urlpatterns = [
     path("staff/settings/", include("apps.agencies.urls")),
     path("staff/members/", include("apps.members.urls")),
     path("staff/", include("apps.followups.urls")),
+    path("staff/", include("apps.messaging.urls")),
     path("", include("apps.site.urls")),
     *common_urlpatterns,
 ]

@@ -13,8 +13,9 @@ SITE_PERM = "matchmakers.edit_settings"
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
-    """Uploaded files of a test go to its own folder."""
+    """Uploaded files of a test, public and private, go to its own folders."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
 
 
 @pytest.fixture(autouse=True)

@@ -153,5 +153,5 @@ def test_uploaded_member_photo_loses_its_gps_position(agency, settings, django_c
             image=SimpleUploadedFile("me.jpg", _jpeg_with_gps(), "image/jpeg"),
         )  # fmt: skip
     photo = MemberPhoto.unscoped.get(member=member)
-    with Image.open(Path(settings.MEDIA_ROOT) / photo.image.name) as stored:
+    with Image.open(photo.image.path) as stored:
         assert dict(stored.getexif()) == {}

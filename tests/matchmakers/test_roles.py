@@ -456,13 +456,13 @@ def test_matrix_keeps_permissions_the_actor_cannot_grant_when_saving(agency, rol
     """The admin gave 售前红娘 a permission the manager lacks; the manager's later save keeps it."""
     with agency_context(agency):
         services.role_set_permissions(
-            agency=agency, actor=admin, role=roles[PRESALE], codenames=["view_members", "login_as_member"]
+            agency=agency, actor=admin, role=roles[PRESALE], codenames=["view_members", "audit_contracts"]
         )
-    assert not manager.has_perm("matchmakers.login_as_member")
+    assert not manager.has_perm("matchmakers.audit_contracts")
     client = en_client(agency, manager)
     page = client.get(f"/staff/roles/{roles[PRESALE].pk}/permissions/")
-    assert page.context["form"].fields["login_as_member"].disabled
-    assert page.context["form"]["login_as_member"].value() is True
+    assert page.context["form"].fields["audit_contracts"].disabled
+    assert page.context["form"]["audit_contracts"].value() is True
 
     response = client.post(
         f"/staff/roles/{roles[PRESALE].pk}/permissions/", {"view_members": "on", "add_members": "on"}
@@ -470,7 +470,7 @@ def test_matrix_keeps_permissions_the_actor_cannot_grant_when_saving(agency, rol
     # The page promises that greyed-out boxes keep the role's current value ...
     assert "You cannot grant permissions you do not have yourself." not in response.text
     assert response.status_code == 302
-    assert codenames_of(roles[PRESALE]) == {"view_members", "add_members", "login_as_member"}
+    assert codenames_of(roles[PRESALE]) == {"view_members", "add_members", "audit_contracts"}
 
 
 # --- other agencies and missing permissions ---------------------------------------------------------

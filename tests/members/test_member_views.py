@@ -497,7 +497,7 @@ def test_the_360_page_shows_profile_preferences_tags_photos_documents_family_and
         assert escape(value) in preferences, value
     # Photos, private documents and family
     photo = MemberPhoto.unscoped.get(member=member)
-    assert f'src="{photo.image.url}"' in text
+    assert f'src="/staff/members/{member.pk}/photos/{photo.pk}/"' in text
     attachment = MemberAttachment.unscoped.get(member=member)
     assert f'href="/staff/members/{member.pk}/documents/{attachment.pk}/"' in text
     assert "Diploma · 硕士学位证.pdf" in text
@@ -835,20 +835,20 @@ def _upload_photo(client, member, content=None, name="photo.png", **data):
     return client.post(f"/staff/members/{member.pk}/photos/", {"image": upload, **data})
 
 
-def test_photos_can_be_uploaded_and_the_first_becomes_the_main_photo(agency, matchmaker, member, settings):
+def test_photos_can_be_uploaded_and_the_first_becomes_the_main_photo(agency, matchmaker, member, private_root):
     client = agency_client(agency, matchmaker)
     assert _upload_photo(client, member, caption="证件照").status_code == 302
     assert _upload_photo(client, member, caption="生活照").status_code == 302
     photos = list(MemberPhoto.unscoped.filter(member=member).order_by("id"))
     assert [(photo.caption, photo.is_primary) for photo in photos] == [("证件照", True), ("生活照", False)]
-    assert Path(photos[0].image.path).is_relative_to(Path(settings.MEDIA_ROOT))
+    assert Path(photos[0].image.path).is_relative_to(Path(private_root))  # never a public file
     assert photos[0].image.name.startswith(f"agencies/{agency.pk}/members/{member.pk}/")
 
     assert _upload_photo(client, member, caption="新主图", is_primary="on").status_code == 302
     assert MemberPhoto.unscoped.get(member=member, is_primary=True).caption == "新主图"
     detail = client.get(f"/staff/members/{member.pk}/")
     for photo in MemberPhoto.unscoped.filter(member=member):
-        assert f'src="{photo.image.url}"' in detail.text
+        assert f'src="/staff/members/{member.pk}/photos/{photo.pk}/"' in detail.text
 
 
 def test_a_file_that_is_not_an_image_is_refused_as_a_photo(agency, matchmaker, member):
