@@ -7,16 +7,16 @@ PY := $(VENV)/bin/python
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("MatchCRM needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed-run: requirements.txt requirements-local.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements-local.txt
-	touch $@
+	@$(PY) -m pip install --quiet -r requirements-local.txt
+	@touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-local.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $@ $(VENV)/.installed-run
+	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed-run
 
 ## make run: the whole product on this machine (embedded PostgreSQL and Redis unless configured)
 run: $(VENV)/.installed-run

@@ -44,3 +44,18 @@ def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     rank = max(1, -(-len(ordered) * fraction // 1))  # ceil(n * fraction), at least 1
     return ordered[int(rank) - 1]
+
+
+def count_queries(call) -> int:
+    """How many SQL statements `call()` runs (an execute wrapper: no DEBUG, no query log needed)."""
+    from django.db import connection  # noqa: PLC0415
+
+    executed = []
+
+    def wrapper(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        call()
+    return len(executed)

@@ -8,4 +8,4 @@ class FollowupsConfig(AppConfig):
     verbose_name = _("Follow-ups")
 
     def ready(self):
-        from . import timeline  # noqa: F401, PLC0415 - registers the follow-up events of the member timeline
+        from . import bench, timeline  # noqa: F401, PLC0415 - registers the intake bench and the timeline events

@@ -84,6 +84,8 @@ MOBILE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139"
                    "189", "191", "198", "199"]  # fmt: skip
 HANDLE_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
+UNASSIGNED_LEAD_SHARE = 0.3
+
 # Lifecycle: (status, weight, service status when in service, share with an after-sale owner)
 STATUSES = [
     ("lead", 38, "none", 0.0),
@@ -297,6 +299,10 @@ class Generator:
         elif status == "abandoned" and rng.random() < 0.08:
             service_status = "expired"
         presale_owner = self.pick(self.presale)
+        if status == "lead" and rng.random() < UNASSIGNED_LEAD_SHARE:
+            presale_owner = None  # fresh leads nobody follows yet: the unassigned pool
+        if status == "abandoned":
+            presale_owner = None  # abandoned leads wait in their pool for someone else to try
         aftersale_owner = self.pick(self.aftersale) if rng.random() < aftersale_share else None
         low, high = FOLLOWUPS[status]
         followups = rng.randint(low, high)
