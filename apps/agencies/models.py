@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -7,7 +8,6 @@ from django_scopes import ScopedManager
 from apps.core.uploads import random_upload_name, validate_image_upload
 
 RESERVED_SLUGS = {"www", "admin", "api", "static", "media", "platform", "mail", "staff", "portal"}
-
 
 
 def validate_slug_not_reserved(value: str) -> None:
@@ -100,6 +100,27 @@ def site_upload_to(instance, filename):
     return random_upload_name(f"agencies/{instance.agency_id}/site", filename)
 
 
+# Member fields an agency may show on its public registration page (F-A3), in display order. Name,
+# gender and mobile phone are always shown and required. "residence_city" stands for the province
+# and city of residence together: the visitor picks a city and its province follows.
+REGISTRATION_FIELD_CHOICES = [
+    ("birth_date", _("Date of birth")),
+    ("height_cm", _("Height (cm)")),
+    ("education", _("Education")),
+    ("income", _("Monthly income")),
+    ("marital_status", _("Marital status")),
+    ("residence_city", _("Province and city of residence")),
+    ("occupation", _("Occupation")),
+    ("wechat", _("WeChat")),
+    ("email", _("Email")),
+    ("self_intro", _("Self-introduction")),
+]
+
+
+def default_registration_fields() -> list[str]:
+    return ["birth_date", "education", "marital_status", "residence_city"]
+
+
 class SiteSettings(TenantModel):
     """What the agency's public site shows (F-A1). One row per agency, created with the agency."""
 
@@ -140,6 +161,20 @@ class SiteSettings(TenantModel):
     showcase_qq = models.BooleanField(_("publish matchmakers' QQ"), default=False)
     showcase_email = models.BooleanField(_("publish matchmakers' email"), default=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    registration_fields = ArrayField(
+        models.CharField(max_length=20, choices=REGISTRATION_FIELD_CHOICES),
+        default=default_registration_fields,
+        blank=True,
+        verbose_name=_("fields of the registration page"),
+        help_text=_("Name, gender and mobile phone are always asked."),
+    )
+    registration_required = ArrayField(
+        models.CharField(max_length=20, choices=REGISTRATION_FIELD_CHOICES),
+        default=list,
+        blank=True,
+        verbose_name=_("required fields of the registration page"),
+        help_text=_("A required field is always shown."),
+    )
 
     class Meta(TenantModel.Meta):
         verbose_name = _("site settings")

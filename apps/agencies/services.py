@@ -7,7 +7,7 @@ from django.db.models.fields.files import FieldFile
 from apps.matchmakers.services import roles_create_defaults
 from apps.members.services import tags_create_defaults
 
-from .models import Agency, SiteImage, SiteSettings
+from .models import REGISTRATION_FIELD_CHOICES, Agency, SiteImage, SiteSettings
 from .tasks import site_images_optimize
 
 SHOWCASE_CHANNELS = ("showcase_phone", "showcase_wechat", "showcase_qq", "showcase_email")
@@ -55,6 +55,19 @@ def _logo_changed(stored: FieldFile, submitted) -> bool:
     return True
 
 
+def _apply_registration_fields(site_settings: SiteSettings, data: dict) -> None:
+    """Keep known field names in display order; a required field is always shown too."""
+    known = [name for name, _label in REGISTRATION_FIELD_CHOICES]
+    if "registration_required" in data:
+        wanted = set(data["registration_required"] or ())
+        site_settings.registration_required = [name for name in known if name in wanted]
+    if "registration_fields" in data:
+        wanted = set(data["registration_fields"] or ())
+        site_settings.registration_fields = [name for name in known if name in wanted]
+    shown = set(site_settings.registration_fields) | set(site_settings.registration_required)
+    site_settings.registration_fields = [name for name in known if name in shown]
+
+
 @transaction.atomic
 def site_settings_update(*, agency: Agency, data: dict) -> SiteSettings:
     """Apply validated form data (site name, logo, phone, address, about) to the agency's site.
@@ -74,6 +87,7 @@ def site_settings_update(*, agency: Agency, data: dict) -> SiteSettings:
             setattr(site_settings, field, bool(data[field]))
     if "about" in data:
         site_settings.about = sanitize_about_html(data["about"] or "")
+    _apply_registration_fields(site_settings, data)
     if logo_changed:
         site_settings.logo = data["logo"] or ""
         site_settings.logo_optimized = False

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.agencies.models import TenantModel
+from apps.core.validators import mobile_phone_validator
 from apps.members.models import Member
 
 
@@ -70,3 +71,52 @@ class Assignment(TenantModel):
 
     def __str__(self):
         return f"{self.member_id}: {self.from_user_id} → {self.to_user_id}"
+
+
+class Consultation(TenantModel):
+    """A question left on the agency's public site (F-E5): a lead before it is a member.
+
+    pending → assigned → converted (a member, with the message as its first follow-up) or closed.
+    A consultation from a phone the agency already has is linked to that member on arrival.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ASSIGNED = "assigned", _("Assigned")
+        CONVERTED = "converted", _("Converted")
+        CLOSED = "closed", _("Closed")
+
+    OPEN_STATUSES = (Status.PENDING, Status.ASSIGNED)
+
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("mobile phone"), max_length=11, validators=[mobile_phone_validator])
+    message = models.TextField(_("message"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    assigned_to = _user_field(_("assigned to"), null=True, blank=True)
+    member = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
+        verbose_name=_("member"),
+    )  # fmt: skip
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    close_reason = models.CharField(_("reason for closing"), max_length=200, blank=True)
+    handled_by = _user_field(_("handled by"), null=True, blank=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["agency", "status", "-created_at"], name="followups_consult_status_idx"),
+            models.Index(fields=["agency", "assigned_to", "status"], name="followups_consult_assignee_idx"),
+            models.Index(fields=["agency", "member"], name="followups_consult_member_idx"),
+            models.Index(fields=["agency", "phone"], name="followups_consult_phone_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.matchmakers.decorators import staff_permission_required
@@ -17,15 +18,15 @@ from .selectors import Pool, due_followups, pool_members, presale_list
 
 PAGE_SIZE = 25
 POOL_TITLES = {
-    Pool.UNASSIGNED: _("Unassigned leads"),
-    Pool.DEALT: _("Signed, awaiting an after-sale matchmaker"),
-    Pool.ABANDONED: _("Abandoned, awaiting reassignment"),
+    Pool.UNASSIGNED: gettext_lazy("Unassigned leads"),
+    Pool.DEALT: gettext_lazy("Signed, awaiting an after-sale matchmaker"),
+    Pool.ABANDONED: gettext_lazy("Abandoned, awaiting reassignment"),
 }
 REASSIGN_CATEGORIES = {
-    "not_followed": ({"followup_count": 0}, _("Not followed up")),
-    "followed": ({"followup_count__gt": 0}, _("Followed up")),
-    "not_dealt": ({"status__in": ["lead", "following"]}, _("Not dealt")),
-    "dealt": ({"status__in": ["signed", "in_service"]}, _("Dealt")),
+    "not_followed": ({"followup_count": 0}, gettext_lazy("Not followed up")),
+    "followed": ({"followup_count__gt": 0}, gettext_lazy("Followed up")),
+    "not_dealt": ({"status__in": ["lead", "following"]}, gettext_lazy("Not dealt")),
+    "dealt": ({"status__in": ["signed", "in_service"]}, gettext_lazy("Dealt")),
 }
 
 

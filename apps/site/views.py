@@ -1,8 +1,15 @@
+import ipaddress
+
+from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from apps.agencies.selectors import site_image_list, site_settings_get
+from apps.followups import intake
 from apps.matchmakers.selectors import showcase_list
+
+from .forms import HONEYPOT_FIELD, ConsultationForm, RegistrationForm
 
 
 def home(request):
@@ -28,3 +35,100 @@ def matchmaker_detail(request, pk):
         raise Http404
     context = {"site": site_settings_get(agency=request.agency), "matchmaker": matchmaker}
     return render(request, "site/matchmaker_detail.html", context)
+
+
+# --- public forms (F-E5, F-E6, F-A3) -------------------------------------------------------------
+
+CONSULT = "consult"
+REGISTER = "register"
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR") or ""
+
+
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def _rate_limited(request, site, minutes: int):
+    response = render(request, "site/rate_limited.html", {"site": site, "minutes": minutes}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def _public_form(request, *, site, kind: str, form_class, template: str, submit, form_kwargs=None):
+    """GET shows the form; POST checks honeypot, rate limits and fields, then calls `submit`.
+
+    A filled honeypot gets the thank-you page and writes nothing. Bad fields answer 400 with a
+    message each; a visitor over a limit gets a 429 page.
+    """
+    form_kwargs = form_kwargs or {}
+    thanks = redirect(f"site:{kind}_thanks")
+    if request.method != "POST":
+        return render(request, template, {"site": site, "form": form_class(**form_kwargs)})
+    if form_class.is_honeypot_filled(request.POST):
+        return thanks
+    ip = _client_ip(request)
+    minutes = intake.intake_blocked_minutes(agency=request.agency, form=kind, ip=ip)
+    if minutes:
+        return _rate_limited(request, site, minutes)
+    form = form_class(request.POST, **form_kwargs)
+    if form.is_valid():
+        minutes = intake.intake_consume(agency=request.agency, form=kind, ip=ip, phone=form.cleaned_data["phone"])
+        if minutes:
+            return _rate_limited(request, site, minutes)
+        try:
+            submit(form.cleaned_data, _valid_ip(ip))
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            return thanks
+    return render(request, template, {"site": site, "form": form}, status=400)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    """Attach a service's errors to the form's fields where it has them, else to the whole form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@require_http_methods(["GET", "POST"])
+def consult(request):
+    """The public consultation form: a question lands in the back office's consultations inbox."""
+
+    def submit(data, ip_address):
+        intake.consultation_submit(
+            agency=request.agency, name=data["name"], phone=data["phone"], message=data["message"],
+            ip_address=ip_address,
+        )  # fmt: skip
+
+    return _public_form(
+        request, site=site_settings_get(agency=request.agency), kind=CONSULT, form_class=ConsultationForm,
+        template="site/consult.html", submit=submit,
+    )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    """The public registration page: a lead in the unassigned pool, with the fields the agency asks."""
+    site = site_settings_get(agency=request.agency)
+
+    def submit(data, ip_address):
+        fields = {name: value for name, value in data.items() if name != HONEYPOT_FIELD}
+        intake.registration_submit(agency=request.agency, data=fields)
+
+    return _public_form(
+        request, site=site, kind=REGISTER, form_class=RegistrationForm, template="site/register.html",
+        submit=submit, form_kwargs={"site": site},
+    )  # fmt: skip
+
+
+def thanks(request, kind: str):
+    return render(request, "site/thanks.html", {"site": site_settings_get(agency=request.agency), "kind": kind})
