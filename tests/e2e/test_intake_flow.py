@@ -26,7 +26,7 @@ def test_registration_reaches_the_pool_is_assigned_and_followed_up(page, browser
     page.goto(f"{base_url}/register/")
     form = page.locator("#register-form")
     form.locator("#id_name").fill("周小姐")
-    form.locator("#id_gender").select_option("female")
+    form.get_by_label("女").check()
     form.locator("#id_phone").fill("138 1234 5678")
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"{base_url}/register/thanks/")
