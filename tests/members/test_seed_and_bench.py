@@ -87,7 +87,9 @@ def test_without_staff_bench_matchmakers_own_the_members(agency):
     staff = {user.pk: user for user in User.objects.filter(agency=agency)}
     assert staff, "bench matchmakers were created"
     members = Member.unscoped.filter(agency=agency)
-    presale_owners = set(members.values_list("presale_owner_id", flat=True))
+    # Owner-less members are the assignment pools: fresh leads and abandoned ones only.
+    assert set(members.filter(presale_owner=None).values_list("status", flat=True)) <= {"lead", "abandoned"}
+    presale_owners = set(members.exclude(presale_owner=None).values_list("presale_owner_id", flat=True))
     aftersale_owners = set(members.exclude(aftersale_owner=None).values_list("aftersale_owner_id", flat=True))
     assert presale_owners <= set(staff) and len(presale_owners) > 1
     assert aftersale_owners and aftersale_owners <= set(staff)
@@ -102,8 +104,10 @@ def test_existing_staff_own_the_members(agency):
 
     seed(agency.slug, 200)
 
-    owners = set(Member.unscoped.filter(agency=agency).values_list("presale_owner_id", flat=True))
+    members = Member.unscoped.filter(agency=agency)
+    owners = set(members.exclude(presale_owner=None).values_list("presale_owner_id", flat=True))
     assert owners == {user.pk for user in mine}
+    assert set(members.filter(presale_owner=None).values_list("status", flat=True)) <= {"lead", "abandoned"}
     assert User.objects.filter(agency=agency).count() == 4, "no bench matchmakers added"
 
 
