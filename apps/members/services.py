@@ -12,6 +12,7 @@ from apps.agencies.sequences import sequence_next
 from apps.core.tasks import schedule_image_reencode
 from apps.core.validators import normalize_mobile
 from apps.matchmakers.models import User
+from apps.matchmakers.selectors import visible_to
 
 from . import divisions
 from .models import (
@@ -25,7 +26,7 @@ from .models import (
     PartnerPreference,
     Tag,
 )
-from .selectors import member_visible_list
+from .selectors import OWNER_FIELDS, member_visible_list
 
 PROFILE_FIELDS = (
     "name", "gender", "birth_date", "height_cm", "weight_kg", "education", "occupation", "industry", "income",
@@ -165,10 +166,19 @@ def _share_permissions() -> list[Permission]:
     return list(Permission.objects.filter(content_type__app_label="members", codename__in=SHARE_CODENAMES))
 
 
+def _owned_in_branch(actor: User, member: Member) -> Member:
+    """The member, if the actor sees it as owner or above its owner: a share alone does not let
+    anyone pass the member on, or take other people's shares away."""
+    owned = visible_to(Member.objects.all(), user=actor, owner_fields=OWNER_FIELDS).filter(pk=member.pk).first()
+    if owned is None:
+        raise PermissionDenied(_("Only the member's matchmakers and their superiors can share this member."))
+    return owned
+
+
 @transaction.atomic
 def member_share(*, agency, actor: User, member: Member, with_user: User) -> None:
     """Let one colleague see and edit one member, whatever their roles (F-B3)."""
-    member = _visible(actor, member)
+    member = _owned_in_branch(actor, member)
     if with_user.agency_id != agency.pk or not with_user.is_active:
         raise ValidationError({"user": _("Choose an active colleague of this agency.")})
     if with_user.pk == actor.pk:
@@ -182,7 +192,7 @@ def member_share(*, agency, actor: User, member: Member, with_user: User) -> Non
 
 @transaction.atomic
 def member_unshare(*, agency, actor: User, member: Member, with_user: User) -> None:
-    member = _visible(actor, member)
+    member = _owned_in_branch(actor, member)
     MemberShare.objects.filter(content_object=member, user=with_user).delete()
 
 
