@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.core.forms import errors_sentence
 from apps.matchmakers.decorators import staff_permission_required
 from apps.members.filters import MemberFilter
 from apps.members.selectors import member_get, member_list, tag_choices
@@ -46,7 +47,7 @@ def _assign(request, queryset, *, role):
     allowed = list(queryset.filter(pk__in=submitted).values_list("pk", flat=True))
     form = AssignForm(request.POST, targets=services.assignable_targets(request.user), member_ids=allowed)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, errors_sentence(form))
         return False
     try:
         count = services.members_assign(
@@ -139,7 +140,7 @@ def followup_create(request, pk):
             messages.success(request, _("The follow-up has been recorded."))
     else:
         messages.error(request, _("The follow-up was not recorded: %(errors)s")
-                       % {"errors": " ".join(e for errors in form.errors.values() for e in errors)})  # fmt: skip
+                       % {"errors": errors_sentence(form)})  # fmt: skip
     return redirect("members:detail", pk=member.pk)
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.core.forms import errors_sentence
 from apps.matchmakers.decorators import staff_permission_required
 from apps.members.choices import Gender
 
@@ -44,10 +45,6 @@ class ConsultationConvertForm(forms.Form):
 
 class ConsultationCloseForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200, required=False)
-
-
-def _errors(form) -> str:
-    return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
 def _inbox(request, *, status_code=200):
@@ -106,7 +103,7 @@ def consultation_assign(request, pk):
     consultation = _consultation_or_404(request, pk)
     form = ConsultationAssignForm(request.POST, targets=assignable_targets(request.user))
     if not form.is_valid():
-        messages.error(request, _("Not assigned: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Not assigned: %(errors)s") % {"errors": errors_sentence(form)})
         return _inbox(request, status_code=400)
     to_user = form.cleaned_data["to_user"]
     return _act(
@@ -126,7 +123,7 @@ def consultation_convert(request, pk):
     consultation = _consultation_or_404(request, pk)
     form = ConsultationConvertForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Not converted: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Not converted: %(errors)s") % {"errors": errors_sentence(form)})
         return _inbox(request, status_code=400)
     return _act(
         request,
@@ -143,7 +140,7 @@ def consultation_close(request, pk):
     consultation = _consultation_or_404(request, pk)
     form = ConsultationCloseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Not closed: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Not closed: %(errors)s") % {"errors": errors_sentence(form)})
         return _inbox(request, status_code=400)
     return _act(
         request,

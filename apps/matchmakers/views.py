@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.core.forms import apply_service_errors
+
 from . import services
 from .decorators import staff_permission_required
 from .forms import (
@@ -45,15 +47,6 @@ class StaffPasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
-def _apply_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form, on the field it names when the form has it."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, field_errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_errors)
-
-
 # --- roles ------------------------------------------------------------------------------------------
 
 
@@ -73,7 +66,7 @@ def role_create(request):
         try:
             role = services.role_create(agency=request.agency, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
         else:
             messages.success(
                 request, _("Role “%(role)s” has been created. Now choose what it may do.") % {"role": role}
@@ -102,7 +95,7 @@ def role_edit(request, pk):
         try:
             services.role_update(agency=request.agency, actor=request.user, role=role, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
         else:
             messages.success(request, _("The role has been saved."))
             return redirect("matchmakers:role_list")
@@ -166,7 +159,7 @@ def staff_create(request):
         try:
             user = services.staff_create(agency=request.agency, actor=request.user, password=password, **data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
         else:
             messages.success(
                 request, _("%(name)s can now log in as “%(username)s”.") % {"name": user, "username": user.username}
@@ -198,7 +191,7 @@ def staff_edit(request, pk):
         try:
             services.staff_update(agency=request.agency, actor=request.user, user=target, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
         else:
             messages.success(request, _("The profile of %(name)s has been saved.") % {"name": target})
             return redirect("matchmakers:staff_list")
@@ -246,7 +239,7 @@ def staff_deactivate(request, pk):
                 hand_over_to=form.cleaned_data["hand_over_to"], reason=form.cleaned_data["reason"],
             )  # fmt: skip
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
         else:
             messages.success(request, _("%(name)s has been deactivated.") % {"name": target})
             return redirect("matchmakers:staff_list")

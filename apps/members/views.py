@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.forms import apply_service_errors, errors_sentence
+from apps.core.http import client_ip
 from apps.matchmakers.decorators import staff_permission_required
 from apps.matchmakers.models import User
 
@@ -53,10 +55,6 @@ def _query_dict(request) -> dict:
     return {key: values if len(values) > 1 else values[0] for key, values in request.GET.lists()}
 
 
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def _filterset(request):
     return MemberFilter(
         request.GET,
@@ -64,19 +62,6 @@ def _filterset(request):
         tag_choices=tag_choices(agency=request.agency),
         reveal_contacts=request.user.has_perm("matchmakers.reveal_contact"),
     )
-
-
-def _errors_text(form) -> str:
-    """A small form's errors as one sentence, for the message shown after the redirect."""
-    return " ".join(error for field_errors in form.errors.values() for error in field_errors)
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, field_errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_errors)
 
 
 @staff_permission_required(VIEW)
@@ -94,7 +79,7 @@ def member_export(request):
     workbook, row_count = exports.members_workbook(filterset.qs, reveal=reveal)
     services.member_export_log(
         agency=request.agency, actor=request.user, row_count=row_count, filters=_query_dict(request),
-        revealed=reveal, ip_address=_client_ip(request),
+        revealed=reveal, ip_address=client_ip(request),
     )  # fmt: skip
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -152,9 +137,9 @@ def _save_member(request, form, preference_form, member=None):
     except ValidationError as error:
         pref_fields = set(preference_form.fields)
         if hasattr(error, "error_dict") and set(error.error_dict) <= pref_fields:
-            _apply_errors(preference_form, error)
+            apply_service_errors(preference_form, error)
         else:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
         transaction.set_rollback(True)
         return None
 
@@ -181,7 +166,7 @@ def member_edit(request, pk):
         shown = [field for field in ("phone", "wechat", "id_number") if field in form.fields]
         services.contact_fields_shown(
             agency=request.agency, actor=request.user, member=member, fields=shown,
-            ip_address=_client_ip(request), user_agent=request.headers.get("user-agent", ""),
+            ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
         )  # fmt: skip
     if request.method == "POST" and form.is_valid() and preference_form.is_valid():
         with transaction.atomic():
@@ -211,7 +196,7 @@ def contact_reveal(request, pk, field):
     try:
         value = services.contact_reveal(
             agency=request.agency, actor=request.user, member=member, field=field,
-            ip_address=_client_ip(request), user_agent=request.headers.get("user-agent", ""),
+            ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
         )  # fmt: skip
     except ValidationError as error:
         raise Http404 from error
@@ -227,7 +212,7 @@ def photo_add(request, pk):
         services.member_photo_add(agency=request.agency, actor=request.user, member=member, **form.cleaned_data)
         messages.success(request, _("The photo has been added."))
     else:
-        messages.error(request, _("The photo was not added: %(errors)s") % {"errors": _errors_text(form)})
+        messages.error(request, _("The photo was not added: %(errors)s") % {"errors": errors_sentence(form)})
     return redirect("members:detail", pk=member.pk)
 
 
@@ -250,7 +235,7 @@ def attachment_add(request, pk):
         services.member_attachment_add(agency=request.agency, actor=request.user, member=member, **form.cleaned_data)
         messages.success(request, _("The document has been stored."))
     else:
-        messages.error(request, _("The document was not stored: %(errors)s") % {"errors": _errors_text(form)})
+        messages.error(request, _("The document was not stored: %(errors)s") % {"errors": errors_sentence(form)})
     return redirect("members:detail", pk=member.pk)
 
 
@@ -272,7 +257,7 @@ def attachment_download(request, pk, attachment_id):
     attachment = get_object_or_404(MemberAttachment, member=member, pk=attachment_id)
     services.member_attachment_opened(
         agency=request.agency, actor=request.user, attachment=attachment,
-        ip_address=_client_ip(request), user_agent=request.headers.get("user-agent", ""),
+        ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
     )  # fmt: skip
     content_type = mimetypes.guess_type(attachment.original_name)[0] or "application/octet-stream"
     response = FileResponse(
@@ -301,7 +286,7 @@ def family_add(request, pk):
         services.family_member_add(agency=request.agency, actor=request.user, member=member, **form.cleaned_data)
         messages.success(request, _("The family member has been added."))
     else:
-        messages.error(request, _("The family member was not added: %(errors)s") % {"errors": _errors_text(form)})
+        messages.error(request, _("The family member was not added: %(errors)s") % {"errors": errors_sentence(form)})
     return redirect("members:detail", pk=member.pk)
 
 
@@ -358,7 +343,7 @@ def tag_library(request):
         try:
             tag = services.tag_create(agency=request.agency, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_service_errors(form, error)
         else:
             messages.success(request, _("Tag “%(tag)s” has been added.") % {"tag": tag})
             return redirect("members:tags")

@@ -1,11 +1,11 @@
-import ipaddress
-
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.agencies.selectors import site_image_list, site_settings_get
+from apps.core.forms import apply_service_errors
+from apps.core.http import client_ip
 from apps.followups import intake
 from apps.matchmakers.selectors import showcase_list
 
@@ -43,17 +43,6 @@ CONSULT = "consult"
 REGISTER = "register"
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or ""
-
-
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 def _rate_limited(request, site, minutes: int):
     response = render(request, "site/rate_limited.html", {"site": site, "minutes": minutes}, status=429)
     response["Retry-After"] = str(minutes * 60)
@@ -72,31 +61,23 @@ def _public_form(request, *, site, kind: str, form_class, template: str, submit,
         return render(request, template, {"site": site, "form": form_class(**form_kwargs)})
     if form_class.is_honeypot_filled(request.POST):
         return thanks
-    ip = _client_ip(request)
-    minutes = intake.intake_blocked_minutes(agency=request.agency, form=kind, ip=ip)
+    ip = client_ip(request)
+    rate_ip = ip or "unknown"  # rate limits still count visitors whose address cannot be read
+    minutes = intake.intake_blocked_minutes(agency=request.agency, form=kind, ip=rate_ip)
     if minutes:
         return _rate_limited(request, site, minutes)
     form = form_class(request.POST, **form_kwargs)
     if form.is_valid():
-        minutes = intake.intake_consume(agency=request.agency, form=kind, ip=ip, phone=form.cleaned_data["phone"])
+        minutes = intake.intake_consume(agency=request.agency, form=kind, ip=rate_ip, phone=form.cleaned_data["phone"])
         if minutes:
             return _rate_limited(request, site, minutes)
         try:
-            submit(form.cleaned_data, _valid_ip(ip))
+            submit(form.cleaned_data, ip)
         except ValidationError as error:
-            _add_errors(form, error)
+            apply_service_errors(form, error)
         else:
             return thanks
     return render(request, template, {"site": site, "form": form}, status=400)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """Attach a service's errors to the form's fields where it has them, else to the whole form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @require_http_methods(["GET", "POST"])
