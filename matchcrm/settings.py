@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "apps.members",
     "apps.followups",
     "apps.messaging",
+    "apps.finance",
     "apps.site",
     "apps.reports",
 ]
@@ -236,7 +238,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Each agency's contract expiry and sales roll-up of the days just ended (in TIME_ZONE).
+    "finance-nightly": {"task": "apps.finance.tasks.finance_nightly_all", "schedule": crontab(hour=0, minute=30)},
+}
 
 LOGGING = {
     "version": 1,

@@ -3,10 +3,12 @@
 The database (`matchcrm_bench`, or BENCH_DB_NAME) lives on the server the tests would use
 (DATABASE_URL's server, else 127.0.0.1:5432 when it answers, else the embedded one; Redis the same
 way, see scripts/dev.py). It is built once: migrated, then seeded with BENCH_MEMBERS (200,000)
-members in the agency `bench`. Later runs reuse it while its fingerprint holds: a hash of the
-project's migration files, of the seed command and of the seeded size, plus the list of applied
-migrations (which catches third-party migrations). Both live in a `bench_fingerprint` table of the
-bench database; when either changes the database is dropped and rebuilt.
+members in the agency `bench` and a year of sales with BENCH_PAYMENTS (100,000) confirmed payments.
+Later runs reuse it while its fingerprint holds: a hash of the project's migration files, of the
+seed commands and of the seeded sizes, plus the list of applied migrations (which catches
+third-party migrations). Both live in a `bench_fingerprint` table of the bench database; when
+either changes the database is dropped and rebuilt. A reused database gets the sales days that
+have ended since rolled up, as the nightly job would.
 
 stdout carries only the JSON lines of `manage.py bench`; progress goes to stderr.
 `--only NAME` (or ONLY=NAME in the environment, as `make bench ONLY=members` passes it) runs one bench.
@@ -31,8 +33,12 @@ PYTHON = dev.PYTHON
 BENCH_DB = os.environ.get("BENCH_DB_NAME", "matchcrm_bench")
 BENCH_AGENCY = "bench"
 BENCH_MEMBERS = int(os.environ.get("BENCH_MEMBERS", "200000"))
+BENCH_PAYMENTS = int(os.environ.get("BENCH_PAYMENTS", "100000"))
 BENCH_SEED = 1
-SEED_COMMAND = ROOT / "apps" / "members" / "management" / "commands" / "seed_members.py"
+SEED_COMMANDS = [
+    ROOT / "apps" / "members" / "management" / "commands" / "seed_members.py",
+    ROOT / "apps" / "finance" / "management" / "commands" / "seed_finance.py",
+]
 
 
 def log(message: str) -> None:
@@ -50,9 +56,9 @@ def connect(url: str, **kwargs):
 
 
 def files_fingerprint() -> str:
-    """What the seeded data depends on in this checkout: the project's migrations and the seed command."""
-    digest = hashlib.sha256(f"{BENCH_AGENCY}:{BENCH_MEMBERS}:{BENCH_SEED}".encode())
-    for path in [*sorted(ROOT.glob("apps/*/migrations/*.py")), SEED_COMMAND]:
+    """What the seeded data depends on in this checkout: the project's migrations and the seed commands."""
+    digest = hashlib.sha256(f"{BENCH_AGENCY}:{BENCH_MEMBERS}:{BENCH_PAYMENTS}:{BENCH_SEED}".encode())
+    for path in [*sorted(ROOT.glob("apps/*/migrations/*.py")), *SEED_COMMANDS]:
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -129,6 +135,13 @@ def rebuild(env: dict, server_url: str, files: str) -> None:
     )  # fmt: skip
     seconds = time.monotonic() - started
     log(f"seeded {BENCH_MEMBERS:,} members in {seconds:.1f} s (seed_members process, including Django start-up)")
+    started = time.monotonic()
+    manage(
+        env, "seed_finance", "--agency", BENCH_AGENCY, "--payments", str(BENCH_PAYMENTS),
+        "--contracts", str(max(1, BENCH_PAYMENTS // 5)), "--seed", str(BENCH_SEED),
+    )  # fmt: skip
+    log(f"seeded {BENCH_PAYMENTS:,} payments in {time.monotonic() - started:.1f} s (seed_finance, with the roll-up)")
+    seconds += time.monotonic() - started
     store_fingerprint(env["DATABASE_URL"], files, applied_fingerprint(env["DATABASE_URL"]), seconds)
 
 
@@ -147,6 +160,8 @@ def prepare(env: dict, server_url: str) -> None:
         rebuild(env, server_url, files)
         return
     log(f"reusing {BENCH_DB} (schema unchanged)")
+    # Seeds nothing again; rolls up the days that have ended since, as the nightly job would.
+    manage(env, "seed_finance", "--agency", BENCH_AGENCY)
 
 
 def run_benches(env: dict, only: str) -> int:

@@ -1,12 +1,14 @@
 """The agency a request or task works for.
 
 `agency_context` is the one way code enters an agency: it activates the django-scopes scope that
-tenant managers require and records the agency for code that needs the object itself.
+tenant managers require, the agency's time zone (dates shown and "today" are the agency's), and
+records the agency for code that needs the object itself.
 """
 
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.utils import timezone
 from django_scopes import scope
 
 _current_agency: ContextVar = ContextVar("current_agency", default=None)
@@ -24,7 +26,7 @@ def agency_context(agency):
         raise ValueError("agency_context needs a saved agency")
     token = _current_agency.set(agency)
     try:
-        with scope(agency=agency):
+        with scope(agency=agency), timezone.override(agency.timezone or "Asia/Shanghai"):
             yield agency
     finally:
         _current_agency.reset(token)
