@@ -15,6 +15,7 @@ urlpatterns = [
     path("staff/members/", include("apps.members.urls")),
     path("staff/", include("apps.followups.urls")),
     path("staff/", include("apps.messaging.urls")),
+    path("staff/finance/", include("apps.finance.urls")),
     path("", include("apps.site.urls")),
     *common_urlpatterns,
 ]
