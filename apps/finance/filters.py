@@ -6,11 +6,28 @@ import django_filters
 from dateutil.relativedelta import relativedelta
 from django import forms
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Contract, Payment, Refund
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    """The start of `day` in the current (the agency's) time zone: ranges on it use the datetime indexes."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+class LocalDateFilter(django_filters.DateFilter):
+    """A date bound on a datetime field, as the agency's calendar day (from its start, or to its end)."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        if self.lookup_expr == "gte":
+            return qs.filter(**{f"{self.field_name}__gte": _midnight(value)})
+        return qs.filter(**{f"{self.field_name}__lt": _midnight(value + datetime.timedelta(days=1))})
 
 
 def _member_or_number(queryset, value: str, *number_fields: str):
@@ -31,9 +48,9 @@ class ContractFilter(django_filters.FilterSet):
     salesperson = django_filters.ModelChoiceFilter(label=_("Salesperson"), queryset=None)
     package = django_filters.ModelChoiceFilter(label=_("Service package"), queryset=None)
     payment_type = django_filters.ChoiceFilter(label=_("Payment type"), choices=Contract.PaymentType.choices)
-    created_from = django_filters.DateFilter(label=_("Entered from"), field_name="created_at", lookup_expr="date__gte",
+    created_from = LocalDateFilter(label=_("Entered from"), field_name="created_at", lookup_expr="gte",
                                              widget=DATE_WIDGET)  # fmt: skip
-    created_to = django_filters.DateFilter(label=_("Entered to"), field_name="created_at", lookup_expr="date__lte",
+    created_to = LocalDateFilter(label=_("Entered to"), field_name="created_at", lookup_expr="lte",
                                            widget=DATE_WIDGET)  # fmt: skip
     unpaid = django_filters.BooleanFilter(label=_("Not fully paid"), method="filter_unpaid",
                                           widget=forms.CheckboxInput)  # fmt: skip
@@ -64,9 +81,9 @@ class PaymentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"), method="search", help_text=_("Payment or contract number, reference, member number or name.")
     )
-    paid_from = django_filters.DateFilter(label=_("Paid from"), field_name="paid_at", lookup_expr="date__gte",
+    paid_from = LocalDateFilter(label=_("Paid from"), field_name="paid_at", lookup_expr="gte",
                                           widget=DATE_WIDGET)  # fmt: skip
-    paid_to = django_filters.DateFilter(label=_("Paid to"), field_name="paid_at", lookup_expr="date__lte",
+    paid_to = LocalDateFilter(label=_("Paid to"), field_name="paid_at", lookup_expr="lte",
                                         widget=DATE_WIDGET)  # fmt: skip
     method = django_filters.ChoiceFilter(label=_("Method"), choices=Payment.Method.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Payment.Status.choices)
@@ -84,9 +101,11 @@ class PaymentFilter(django_filters.FilterSet):
 
     def filter_window(self, queryset, name, value):
         if value == "week":
-            return queryset.filter(paid_at__date__gte=self.today - datetime.timedelta(days=6))
+            return queryset.filter(paid_at__gte=_midnight(self.today - datetime.timedelta(days=6)))
         if value == "month":
-            return queryset.filter(paid_at__date__gte=self.today - relativedelta(months=1) + datetime.timedelta(days=1))
+            return queryset.filter(
+                paid_at__gte=_midnight(self.today - relativedelta(months=1) + datetime.timedelta(days=1))
+            )
         return queryset
 
 
@@ -103,9 +122,9 @@ class RefundFilter(django_filters.FilterSet):
     number = django_filters.CharFilter(label=_("Refund number"), lookup_expr="iexact")
     contract_number = django_filters.CharFilter(label=_("Contract number"), field_name="contract__number",
                                                 lookup_expr="iexact")  # fmt: skip
-    applied_from = django_filters.DateFilter(label=_("Applied from"), field_name="applied_at", lookup_expr="date__gte",
+    applied_from = LocalDateFilter(label=_("Applied from"), field_name="applied_at", lookup_expr="gte",
                                              widget=DATE_WIDGET)  # fmt: skip
-    applied_to = django_filters.DateFilter(label=_("Applied to"), field_name="applied_at", lookup_expr="date__lte",
+    applied_to = LocalDateFilter(label=_("Applied to"), field_name="applied_at", lookup_expr="lte",
                                            widget=DATE_WIDGET)  # fmt: skip
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Refund.Status.choices)
 

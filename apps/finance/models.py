@@ -175,6 +175,7 @@ class Contract(TenantModel):
             ),
         ]
         indexes = [
+            models.Index(fields=["agency", "-created_at", "-id"], name="finance_contract_recent_idx"),
             models.Index(fields=["agency", "status", "-created_at"], name="finance_contract_status_idx"),
             models.Index(fields=["agency", "member"], name="finance_contract_member_idx"),
             models.Index(fields=["agency", "salesperson"], name="finance_contract_sales_idx"),

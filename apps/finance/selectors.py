@@ -12,7 +12,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q, QuerySet
 
 from apps.matchmakers.selectors import owner_ids_visible_to
-from apps.members.selectors import member_visible_list
+from apps.members.models import MemberShare
+from apps.members.selectors import OWNER_FIELDS as MEMBER_OWNER_FIELDS
 
 from .models import Contract, ContractEvent, Instalment, Payment, Refund, ServicePackage
 
@@ -27,9 +28,17 @@ def contract_visible_list(*, user) -> QuerySet[Contract]:
     contracts = Contract.objects.filter(agency_id=user.agency_id)
     if sees_all_contracts(user):
         return contracts
-    return contracts.filter(
-        Q(salesperson__in=owner_ids_visible_to(user)) | Q(member__in=member_visible_list(user=user).values("pk"))
-    )
+    # The member visibility rule (apps.members.selectors) applied through the contract's member,
+    # plus the contracts the user or their team sold. Spelled out on the joined member rather than
+    # as `member IN (visible members)`: PostgreSQL then tests 20k contracts instead of hashing
+    # every visible member of the agency (a presale matchmaker's contract list on the bench agency:
+    # 334 ms before, 190 ms after).
+    owners = owner_ids_visible_to(user)
+    condition = Q(salesperson__in=owners)
+    for field in MEMBER_OWNER_FIELDS:
+        condition |= Q(**{f"member__{field}__in": owners})
+    shared = MemberShare.unscoped.filter(user_id=user.pk).values("content_object_id")
+    return contracts.filter(condition | Q(member__in=shared))
 
 
 def contract_list(*, user) -> QuerySet[Contract]:

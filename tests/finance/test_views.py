@@ -13,6 +13,7 @@ from apps.agencies.context import agency_context
 from apps.finance import services
 from apps.finance.models import Contract, ContractEvent, FinanceSettings, Instalment, Payment, Refund, ServicePackage
 from apps.members.models import Member
+from apps.members.services import member_share
 from tests.conftest import agency_client
 from tests.finance.factories import FINANCE_PERMS, PackageFactory, contract, finance_team, member
 from tests.matchmakers.factories import UserFactory
@@ -636,3 +637,15 @@ def test_workbench_counts_what_awaits_finance_and_ends_soon(agency, team, packag
     assert foreign.context["finance"] == {"contracts": 0, "payments": 0, "refunds": 0, "ending": 0}
     nobody = UserFactory(agency=agency, username="nobody", perms=["matchmakers.view_members"])
     assert agency_client(agency, nobody).get("/staff/").context["finance"] is None
+
+
+def test_a_member_shared_one_by_one_brings_their_contracts_along(agency, team, package):
+    signed = approved(agency, team, package)
+    colleague = UserFactory(agency=agency, username="colleague", perms=["matchmakers.view_members",
+                                                                        "matchmakers.view_contracts"])  # fmt: skip
+    client = agency_client(agency, colleague)
+    assert client.get(url("contract", signed.pk)).status_code == 404
+    with agency_context(agency):
+        member_share(agency=agency, actor=team["sales"], member=signed.member, with_user=colleague)
+    assert client.get(url("contract", signed.pk)).status_code == 200
+    assert signed.number in client.get(url("contracts")).text
