@@ -3,6 +3,7 @@
 import datetime
 import io
 import os
+from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
@@ -13,10 +14,18 @@ from PIL import Image, ImageDraw
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency, SiteImage
 from apps.agencies.services import agency_create, site_image_add, site_settings_update
+from apps.finance.models import ServicePackage
 from apps.matchmakers.models import Role, User
 from apps.matchmakers.permissions import DEFAULT_ROLES
 from apps.members.models import Member
 from apps.members.services import member_create
+
+# name, price (yuan), months, recommendations, appointments, dedicated matchmaker, priority
+DEMO_PACKAGES = [
+    ("银卡会员", "6800.00", 6, 12, 6, False, False),
+    ("金卡会员", "16800.00", 12, 30, 15, True, False),
+    ("钻石会员", "39800.00", 24, 80, 40, True, True),
+]
 
 DEMO_AGENCIES = [
     {
@@ -113,6 +122,9 @@ class Command(BaseCommand):
                 )
                 user.set_password(password)
                 user.save()
+        with agency_context(agency):
+            if not ServicePackage.objects.exists():  # agencies that predate finance get them too
+                self._seed_packages(agency)
         if not created:
             return
         with agency_context(agency):
@@ -128,6 +140,16 @@ class Command(BaseCommand):
                     image=SimpleUploadedFile("banner.png", _banner_png((236, 72, 153), (251, 191, 36)), "image/png"),
                     caption="遇见对的人" if spec["slug"] == "demo" else "缘分就在身边",
                 )
+
+    def _seed_packages(self, agency):
+        """The service packages a typical agency sells (F-G1), so contracts can be entered at once."""
+        for name, price, months, recommendations, appointments, dedicated, priority in DEMO_PACKAGES:
+            ServicePackage.objects.get_or_create(
+                agency=agency, name=name,
+                defaults={"price": Decimal(price), "duration_months": months, "recommendations": recommendations,
+                          "appointments": appointments, "dedicated_matchmaker": dedicated,
+                          "priority_recommendation": priority},
+            )  # fmt: skip
 
     def _seed_members(self, agency, spec):
         """A few members per matchmaker, so lists, visibility and shares have something to show."""
