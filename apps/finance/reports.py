@@ -290,8 +290,8 @@ def sales_report_workbook(report: SalesReport) -> Workbook:
         }  # fmt: skip
         sheet.append([_bold(sheet, caption)])
         sheet.append([_bold(sheet, heading) for heading in (
-            first_column, _("Payments (yuan)"), _("Payments"), _("Refunds (yuan)"), _("Refunds"), _("Net (yuan)"),
-            _("Contracts approved"), _("Contract amount (yuan)"),
+            first_column, _("Payments (yuan)"), _("Payment count"), _("Refunds (yuan)"), _("Refund count"),
+            _("Net (yuan)"), _("Contracts approved"), _("Contract amount (yuan)"),
         )])  # fmt: skip
         for row in rows:
             sheet.append(_figure_cells(sheet, row.label, row.figures))

@@ -394,9 +394,9 @@ def test_the_export_is_a_workbook_by_matchmaker_and_by_package_with_totals(agenc
     assert by_matchmaker[1][:6] == (
         "Matchmaker",
         "Payments (yuan)",
-        "Payments",
+        "Payment count",
         "Refunds (yuan)",
-        "Refunds",
+        "Refund count",
         "Net (yuan)",
     )
     assert by_matchmaker[2:] == [

@@ -649,3 +649,35 @@ def test_a_member_shared_one_by_one_brings_their_contracts_along(agency, team, p
         member_share(agency=agency, actor=team["sales"], member=signed.member, with_user=colleague)
     assert client.get(url("contract", signed.pk)).status_code == 200
     assert signed.number in client.get(url("contracts")).text
+
+
+def test_lists_explain_bad_filters_and_ignore_them(agency, team, package):
+    signed = approved(agency, team, package, paid=["100"])
+    with agency_context(agency):
+        refund = services.refund_apply(agency=agency, actor=team["sales"], contract=signed, amount=Decimal("1"),
+                                       reason="a")  # fmt: skip
+    client = agency_client(agency, team["finance"])
+    payments = client.get(url("payments"), {"window": "decade", "method": "cash"}, **EN)
+    assert payments.status_code == 200 and "Select a valid choice" in payments.text
+    assert list(payments.context["page"]) == []  # the valid filter (cash) still applies; the bad one is dropped
+    refunds = client.get(url("refunds"), {"applied_from": "yesterday"}, **EN)
+    assert refunds.status_code == 200 and "Enter a valid date" in refunds.text
+    assert list(refunds.context["page"]) == [refund]
+
+
+def test_expiring_print_and_settings_are_closed_to_other_agencies_and_roles(agency, team, package, outsider, stranger):
+    today = timezone.localdate()
+    ending = approved(agency, team, package, service_start=today - datetime.timedelta(days=300),
+                      service_end=today + datetime.timedelta(days=3))  # fmt: skip
+    foreign = agency_client(outsider.agency, outsider)
+    assert ending.number not in foreign.get(url("expiring")).text
+    assert foreign.post(url("contract_action", ending.pk, "renew")).status_code == 404
+    foreign.post(url("settings"), {"contract_number_pattern": "X{SEQ}", "payment_number_pattern": "P{SEQ}",
+                                   "refund_number_pattern": "R{SEQ}", "expiry_reminder_days": "10"})  # fmt: skip
+    assert FinanceSettings.unscoped.get(agency=outsider.agency).contract_number_pattern == "X{SEQ}"
+    assert FinanceSettings.unscoped.get(agency=agency).contract_number_pattern == "HT{YYYY}{MM}{SEQ:4}"
+    denied = agency_client(agency, stranger)
+    assert denied.get(url("contract_print", ending.pk)).status_code == 403
+    assert denied.get(url("expiring")).status_code == 403
+    assert denied.get(url("packages")).status_code == 403
+    assert not Contract.unscoped.filter(previous=ending).exists()

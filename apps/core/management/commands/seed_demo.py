@@ -8,12 +8,13 @@ from decimal import Decimal
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from PIL import Image, ImageDraw
 
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency, SiteImage
 from apps.agencies.services import agency_create, site_image_add, site_settings_update
+from apps.finance import services as finance_services
 from apps.finance.models import ServicePackage
 from apps.matchmakers.models import Role, User
 from apps.matchmakers.permissions import DEFAULT_ROLES
@@ -63,6 +64,12 @@ DEMO_AGENCIES = [
             ("周杰", "male", "aftersale", "in_service"),
             ("吴倩", "female", "aftersale", "in_service"),
             ("郑浩", "male", "aftersale", "signed"),
+        ],
+        # member, package, how far it got (submitted / approved), share of the amount paid
+        "contracts": [
+            ("周杰", "金卡会员", "approved", "1"),
+            ("孙悦", "钻石会员", "approved", "0.3"),
+            ("赵敏", "银卡会员", "submitted", "0"),
         ],
     },
     {
@@ -129,6 +136,7 @@ class Command(BaseCommand):
             return
         with agency_context(agency):
             self._seed_members(agency, spec)
+            self._seed_contracts(agency, spec)
             site_settings_update(
                 agency=agency,
                 data={"phone": spec["phone"], "address": spec["address"], "about": spec["about"]},
@@ -150,6 +158,29 @@ class Command(BaseCommand):
                           "appointments": appointments, "dedicated_matchmaker": dedicated,
                           "priority_recommendation": priority},
             )  # fmt: skip
+
+    def _seed_contracts(self, agency, spec):
+        """A few contracts at different stages, entered by the presale matchmaker, checked by finance."""
+        staff = {user.username: user for user in User.objects.filter(agency=agency)}
+        admin = staff["admin"]
+        for name, package_name, stage, paid_share in spec.get("contracts", []):
+            member = Member.objects.get(name=name)
+            package = ServicePackage.objects.get(name=package_name)
+            start = timezone.localdate() - datetime.timedelta(days=60)
+            deal = finance_services.contract_create(
+                agency=agency, actor=admin, member=member, package=package, salesperson=staff["presale"],
+                service_start=start,
+            )  # fmt: skip
+            deal = finance_services.contract_submit(agency=agency, actor=admin, contract=deal)
+            if stage == "approved":
+                deal = finance_services.contract_approve(agency=agency, actor=admin, contract=deal)
+            paid = (deal.amount * Decimal(paid_share)).quantize(Decimal("0.01"))
+            if paid:
+                payment = finance_services.payment_record(
+                    agency=agency, actor=admin, contract=deal, amount=paid, method="wechat",
+                    paid_at=timezone.now() - datetime.timedelta(days=59), reference="DEMO-0001",
+                )  # fmt: skip
+                finance_services.payment_confirm(agency=agency, actor=admin, payment=payment)
 
     def _seed_members(self, agency, spec):
         """A few members per matchmaker, so lists, visibility and shares have something to show."""
