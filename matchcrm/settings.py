@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "apps.followups",
     "apps.messaging",
     "apps.finance",
+    "apps.matching",
+    "apps.appointments",
     "apps.site",
     "apps.reports",
 ]

@@ -1,0 +1,111 @@
+"""Keep matching_matchprofile in step with members and their partner preferences, in PostgreSQL.
+
+Statement-level triggers with transition tables: one set-based upsert per statement, so a COPY of
+200,000 members or a bulk update costs one statement, not one call per row. Member updates that
+change nothing the engine reads (follow-up counters, owners, notes, …) refresh nothing.
+"""
+
+from django.db import migrations
+
+MEMBER_COLUMNS = [
+    "gender", "birth_date", "status", "service_status", "height_cm", "education", "income", "marital_status",
+    "children", "residence_province", "residence_city", "native_province", "native_city", "tag_ids",
+]  # fmt: skip
+
+SQL = f"""
+CREATE FUNCTION matching_profile_refresh(ids bigint[]) RETURNS void LANGUAGE sql AS $$
+  INSERT INTO matching_matchprofile (
+    agency_id, member_id, gender, birth_date, eligible, height_cm, education, income, marital_status, children,
+    residence_province, residence_city, native_province, native_city, tag_ids,
+    pref_age_min, pref_age_max, pref_height_min, pref_height_max, pref_education_min, pref_income_min,
+    pref_marital_statuses, pref_city_codes, pref_must_tag_ids, pref_nice_tag_ids, pref_accepts_children)
+  SELECT m.agency_id, m.id, m.gender, m.birth_date,
+         m.birth_date IS NOT NULL AND m.status NOT IN ('paused', 'success', 'abandoned')
+           AND m.service_status NOT IN ('paused', 'finished'),
+         m.height_cm, m.education, m.income, m.marital_status, m.children,
+         m.residence_province, m.residence_city, m.native_province, m.native_city, m.tag_ids,
+         p.age_min, p.age_max, p.height_min, p.height_max, p.education_min, p.income_min,
+         COALESCE(p.marital_statuses, '{{}}'), COALESCE(p.city_codes, '{{}}'), COALESCE(p.must_tag_ids, '{{}}'),
+         COALESCE(p.nice_tag_ids, '{{}}'), COALESCE(p.accepts_children, true)
+    FROM members_member m LEFT JOIN members_partnerpreference p ON p.member_id = m.id AND p.agency_id = m.agency_id
+   WHERE m.id = ANY(ids)
+  ON CONFLICT (agency_id, member_id) DO UPDATE SET
+    gender = EXCLUDED.gender, birth_date = EXCLUDED.birth_date, eligible = EXCLUDED.eligible,
+    height_cm = EXCLUDED.height_cm, education = EXCLUDED.education, income = EXCLUDED.income,
+    marital_status = EXCLUDED.marital_status, children = EXCLUDED.children,
+    residence_province = EXCLUDED.residence_province, residence_city = EXCLUDED.residence_city,
+    native_province = EXCLUDED.native_province, native_city = EXCLUDED.native_city, tag_ids = EXCLUDED.tag_ids,
+    pref_age_min = EXCLUDED.pref_age_min, pref_age_max = EXCLUDED.pref_age_max,
+    pref_height_min = EXCLUDED.pref_height_min, pref_height_max = EXCLUDED.pref_height_max,
+    pref_education_min = EXCLUDED.pref_education_min, pref_income_min = EXCLUDED.pref_income_min,
+    pref_marital_statuses = EXCLUDED.pref_marital_statuses, pref_city_codes = EXCLUDED.pref_city_codes,
+    pref_must_tag_ids = EXCLUDED.pref_must_tag_ids, pref_nice_tag_ids = EXCLUDED.pref_nice_tag_ids,
+    pref_accepts_children = EXCLUDED.pref_accepts_children;
+$$;
+
+CREATE FUNCTION matching_member_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM matching_profile_refresh(ARRAY(SELECT id FROM new_rows));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER matching_member_inserted AFTER INSERT ON members_member
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION matching_member_inserted();
+
+CREATE FUNCTION matching_member_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM matching_profile_refresh(ARRAY(
+    SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+     WHERE ROW({", ".join(f"n.{c}" for c in MEMBER_COLUMNS)}) IS DISTINCT FROM
+           ROW({", ".join(f"o.{c}" for c in MEMBER_COLUMNS)})));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER matching_member_updated AFTER UPDATE ON members_member
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+  EXECUTE FUNCTION matching_member_updated();
+
+CREATE FUNCTION matching_member_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM matching_matchprofile p USING old_rows o WHERE p.member_id = o.id AND p.agency_id = o.agency_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER matching_member_deleted AFTER DELETE ON members_member
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION matching_member_deleted();
+
+CREATE FUNCTION matching_preference_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM matching_profile_refresh(ARRAY(SELECT member_id FROM old_rows));
+  ELSE
+    PERFORM matching_profile_refresh(ARRAY(SELECT member_id FROM new_rows));
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER matching_preference_inserted AFTER INSERT ON members_partnerpreference
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION matching_preference_changed();
+CREATE TRIGGER matching_preference_updated AFTER UPDATE ON members_partnerpreference
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION matching_preference_changed();
+CREATE TRIGGER matching_preference_deleted AFTER DELETE ON members_partnerpreference
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION matching_preference_changed();
+
+SELECT matching_profile_refresh(ARRAY(SELECT id FROM members_member));
+"""
+
+REVERSE_SQL = """
+DROP TRIGGER IF EXISTS matching_preference_deleted ON members_partnerpreference;
+DROP TRIGGER IF EXISTS matching_preference_updated ON members_partnerpreference;
+DROP TRIGGER IF EXISTS matching_preference_inserted ON members_partnerpreference;
+DROP FUNCTION IF EXISTS matching_preference_changed();
+DROP TRIGGER IF EXISTS matching_member_deleted ON members_member;
+DROP FUNCTION IF EXISTS matching_member_deleted();
+DROP TRIGGER IF EXISTS matching_member_updated ON members_member;
+DROP FUNCTION IF EXISTS matching_member_updated();
+DROP TRIGGER IF EXISTS matching_member_inserted ON members_member;
+DROP FUNCTION IF EXISTS matching_member_inserted();
+DROP FUNCTION IF EXISTS matching_profile_refresh(bigint[]);
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("matching", "0001_initial"), ("members", "0001_initial")]
+
+    operations = [migrations.RunSQL(SQL, REVERSE_SQL)]

@@ -1,0 +1,165 @@
+"""The match engine's data (F-F4): a narrow search profile per member, the agency's score weights,
+and the match library of recommendations.
+
+`MatchProfile` is kept by PostgreSQL triggers on members and partner preferences (migration 0002),
+so every write path (forms, services, imports, COPY seeds, raw updates) keeps it current. Its one
+covering index holds, in (agency, gender, birth date) order, every column both directions of the
+hard filter and the score read: the engine answers from an index-only range scan.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.agencies.models import TenantModel
+from apps.members.models import Member
+
+PROFILE_COLUMNS = [
+    "member_id", "height_cm", "education", "income", "marital_status", "children", "residence_province",
+    "residence_city", "native_province", "native_city", "tag_ids", "pref_age_min", "pref_age_max",
+    "pref_height_min", "pref_height_max", "pref_education_min", "pref_income_min", "pref_marital_statuses",
+    "pref_city_codes", "pref_must_tag_ids", "pref_nice_tag_ids", "pref_accepts_children",
+]  # fmt: skip
+
+
+class MatchProfile(TenantModel):
+    """What matching needs of one member, in one narrow row (maintained by triggers, never by Python)."""
+
+    member = models.ForeignKey(Member, on_delete=models.DO_NOTHING, related_name="+", db_index=False,
+                               db_constraint=False)  # fmt: skip  # the trigger deletes it with the member
+    gender = models.CharField(max_length=6)
+    birth_date = models.DateField(null=True)
+    # A candidate at all: a known birth date; not paused, a success or abandoned; service not paused or finished.
+    eligible = models.BooleanField(default=True)
+    height_cm = models.PositiveSmallIntegerField(null=True)
+    education = models.PositiveSmallIntegerField(null=True)
+    income = models.PositiveSmallIntegerField(null=True)
+    marital_status = models.CharField(max_length=20, blank=True)
+    children = models.CharField(max_length=12, blank=True)
+    residence_province = models.CharField(max_length=6, blank=True)
+    residence_city = models.CharField(max_length=6, blank=True)
+    native_province = models.CharField(max_length=6, blank=True)
+    native_city = models.CharField(max_length=6, blank=True)
+    tag_ids = ArrayField(models.BigIntegerField(), default=list)
+    pref_age_min = models.PositiveSmallIntegerField(null=True)
+    pref_age_max = models.PositiveSmallIntegerField(null=True)
+    pref_height_min = models.PositiveSmallIntegerField(null=True)
+    pref_height_max = models.PositiveSmallIntegerField(null=True)
+    pref_education_min = models.PositiveSmallIntegerField(null=True)
+    pref_income_min = models.PositiveSmallIntegerField(null=True)
+    pref_marital_statuses = ArrayField(models.CharField(max_length=20), default=list)
+    pref_city_codes = ArrayField(models.CharField(max_length=6), default=list)
+    pref_must_tag_ids = ArrayField(models.BigIntegerField(), default=list)
+    pref_nice_tag_ids = ArrayField(models.BigIntegerField(), default=list)
+    pref_accepts_children = models.BooleanField(default=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["agency", "member"], name="matching_profile_member_uniq"),
+        ]
+        indexes = [
+            # The engine's range: opposite gender, birth dates of the wanted ages; everything else it
+            # reads is carried in the index, so PostgreSQL never visits the table (index-only scan).
+            models.Index(
+                fields=["agency", "gender", "birth_date"], name="matching_profile_search_idx",
+                include=PROFILE_COLUMNS, condition=Q(eligible=True),
+            ),
+        ]  # fmt: skip
+
+
+class MatchSettings(TenantModel):
+    """An agency's weights for the match score (情缘匹配值); each 0-10, the defaults sensible for most."""
+
+    weight_tags = models.PositiveSmallIntegerField(_("shared interests"), default=4, validators=[MaxValueValidator(10)])
+    weight_age = models.PositiveSmallIntegerField(_("preferred age"), default=3, validators=[MaxValueValidator(10)])
+    weight_height = models.PositiveSmallIntegerField(
+        _("preferred height"), default=2, validators=[MaxValueValidator(10)]
+    )
+    weight_education = models.PositiveSmallIntegerField(_("education"), default=2, validators=[MaxValueValidator(10)])
+    weight_income = models.PositiveSmallIntegerField(_("income"), default=2, validators=[MaxValueValidator(10)])
+    weight_place = models.PositiveSmallIntegerField(_("same city or home town"), default=3,
+                                                    validators=[MaxValueValidator(10)])  # fmt: skip
+
+    WEIGHTS = ("weight_tags", "weight_age", "weight_height", "weight_education", "weight_income", "weight_place")
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("match settings")
+        verbose_name_plural = _("match settings")
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["agency"], name="matching_settings_one_per_agency"),
+        ]
+
+
+class Recommendation(TenantModel):
+    """One candidate recommended to a member (the match library, F-F4).
+
+    proposed → accepted / declined by the member → accepted / declined by the candidate's side →
+    appointment. Contact details of either side stay masked to the other until both accepted.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed to the member")
+        MEMBER_ACCEPTED = "member_accepted", _("Member accepted; awaiting the other side")
+        MEMBER_DECLINED = "member_declined", _("Declined by the member")
+        ACCEPTED = "accepted", _("Both accepted")
+        CANDIDATE_DECLINED = "candidate_declined", _("Declined by the other side")
+        APPOINTMENT = "appointment", _("Appointment booked")
+
+    DECLINED = (Status.MEMBER_DECLINED, Status.CANDIDATE_DECLINED)
+    BOTH_ACCEPTED = (Status.ACCEPTED, Status.APPOINTMENT)
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="recommendations", db_index=False,
+                               verbose_name=_("member"))  # fmt: skip
+    candidate = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="recommended_to", db_index=False,
+                                  verbose_name=_("candidate"))  # fmt: skip
+    score = models.PositiveSmallIntegerField(
+        _("match score"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    reason = models.TextField(_("why they suit each other"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PROPOSED)
+    decline_reason = models.CharField(_("reason for declining"), max_length=200, blank=True)
+    recommended_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                       db_index=False, verbose_name=_("recommended by"))  # fmt: skip
+    created_at = models.DateTimeField(_("recommended at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["agency", "member", "candidate"], name="matching_recommendation_pair_uniq"),
+            models.CheckConstraint(condition=~Q(member=models.F("candidate")), name="matching_recommendation_not_self"),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "candidate", "member"], name="matching_rec_candidate_idx"),
+            models.Index(fields=["agency", "status", "-updated_at"], name="matching_rec_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id} → {self.candidate_id}"
+
+    @property
+    def contacts_released(self) -> bool:
+        return self.status in self.BOTH_ACCEPTED
+
+
+class MatchStats(TenantModel):
+    """How often a member turned up in match results and was recommended (manual §2.5.3: 被匹配的次数)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
+    matched_count = models.PositiveIntegerField(_("times matched"), default=0)
+    recommended_count = models.PositiveIntegerField(_("times recommended"), default=0)
+    last_matched_at = models.DateTimeField(_("last matched"), null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["agency", "member"], name="matching_stats_member_uniq"),
+        ]
