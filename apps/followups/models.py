@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +20,15 @@ def _user_field(verbose_name, **kwargs):
 
 
 class FollowUp(TenantModel):
-    """One contact with a member or lead (F-E3): how, what was said, what came of it, what next."""
+    """One contact with a member or lead (F-E3): how, what was said, what came of it, what next.
+
+    A service note (F-F2) is the after-sale matchmaker's record of serving a signed member; it counts
+    as a follow-up on the member like any other.
+    """
+
+    class Kind(models.TextChoices):
+        FOLLOWUP = "followup", _("Follow-up")
+        SERVICE_NOTE = "service_note", _("Service note")
 
     class Channel(models.TextChoices):
         PHONE = "phone", _("Phone call")
@@ -32,6 +41,7 @@ class FollowUp(TenantModel):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="followups", db_index=False)
     author = _user_field(_("by"), null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.FOLLOWUP)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     content = models.TextField(_("content"))
     result = models.CharField(_("result"), max_length=200, blank=True)
@@ -120,3 +130,104 @@ class Consultation(TenantModel):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+
+# The member statuses of after-sale service (F-F1): signed and waiting, being served, or paused.
+AFTERSALE_STATUSES = (Member.Status.SIGNED, Member.Status.IN_SERVICE, Member.Status.PAUSED)
+
+
+class ServiceStage(TenantModel):
+    """Where a member in after-sale service is in the agency's workflow (F-F9), and until when.
+
+    One row per member. The stage's owner is the member's after-sale matchmaker, read through the
+    member rather than copied here, so reassignments and hand-overs never leave a stale owner behind.
+    """
+
+    class Stage(models.TextChoices):
+        # In workflow order: moves go forward, except continuing → meeting arranged for another meeting.
+        CONSULTED = "consulted", _("Consulted")
+        FIRST_RECOMMENDATION = "first_recommendation", _("First recommendation")
+        MEETING_ARRANGED = "meeting_arranged", _("Meeting arranged")
+        FEEDBACK = "feedback", _("Feedback")
+        CONTINUING = "continuing", _("Continuing")
+        SUCCESS = "success", _("Success")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="service_stages", db_index=False)
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    entered_at = models.DateTimeField(_("since"))
+    due_at = models.DateTimeField(_("due"), null=True, blank=True, help_text=_("Empty once the service succeeded."))
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("service stage")
+        verbose_name_plural = _("service stages")
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["agency", "member"], name="followups_stage_member_uniq"),
+        ]
+        indexes = [
+            # The overdue lists: open stages by due time.
+            models.Index(
+                fields=["agency", "due_at"], condition=~models.Q(stage="success"), name="followups_stage_due_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id}: {self.get_stage_display()}"
+
+
+class ServiceStageChange(TenantModel):
+    """One move of a member's service stage: who (nobody for the system), when, from, to, and the new due time."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
+    from_stage = models.CharField(_("from"), max_length=20, choices=ServiceStage.Stage.choices, blank=True)
+    to_stage = models.CharField(_("to"), max_length=20, choices=ServiceStage.Stage.choices)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    changed_by = _user_field(_("by"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("service stage change")
+        verbose_name_plural = _("service stage changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["agency", "member", "-changed_at"], name="followups_stage_change_idx")]
+
+    def __str__(self):
+        return f"{self.member_id}: {self.from_stage or '-'} → {self.to_stage}"
+
+
+MAX_DEADLINE_HOURS = 24 * 365
+
+
+def _hours_field(verbose_name, default):
+    return models.PositiveIntegerField(
+        verbose_name, default=default, validators=[MinValueValidator(1), MaxValueValidator(MAX_DEADLINE_HOURS)],
+        help_text=_("Hours from entering the stage until the next step is due (1 to 8760, a year)."),
+    )  # fmt: skip
+
+
+class ServiceWorkflowSettings(TenantModel):
+    """The agency's deadline for each service stage, in hours (F-F9). Success has none."""
+
+    consulted_hours = _hours_field(_("consulted"), 72)
+    first_recommendation_hours = _hours_field(_("first recommendation"), 168)
+    meeting_arranged_hours = _hours_field(_("meeting arranged"), 168)
+    feedback_hours = _hours_field(_("feedback"), 24)
+    continuing_hours = _hours_field(_("continuing"), 720)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("service workflow settings")
+        verbose_name_plural = _("service workflow settings")
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["agency"], name="followups_workflow_settings_uniq"),
+        ]
+
+    def __str__(self):
+        return str(self._meta.verbose_name)
+
+    def deadline_hours(self, stage: str) -> int | None:
+        """The hours allowed in `stage`; None for success, which ends the workflow."""
+        if stage == ServiceStage.Stage.SUCCESS:
+            return None
+        return getattr(self, f"{stage}_hours")

@@ -1,10 +1,11 @@
-"""Follow-ups and assignments on the 360° member page's timeline (one query each)."""
+"""Follow-ups, service notes, assignments and service stage changes on the 360° member page's
+timeline (one query each)."""
 
 from django.utils.translation import gettext as _
 
 from apps.members.timeline import TimelineEvent, register
 
-from .models import Assignment, FollowUp
+from .models import Assignment, FollowUp, ServiceStageChange
 
 
 @register
@@ -16,13 +17,22 @@ def followups(member, user):
                 "result": f"{detail}." if detail else "",
                 "when": followup.next_followup_at.strftime("%Y-%m-%d %H:%M"),
             }
+        if followup.kind == FollowUp.Kind.SERVICE_NOTE:
+            kind, icon = "service_note", "bi-journal-text"
+            title = _("Service note (%(channel)s): %(content)s") % {
+                "channel": followup.get_channel_display(),
+                "content": followup.content,
+            }
+        else:
+            kind, icon = "followup", "bi-chat-left-text"
+            title = f"{followup.get_channel_display()}: {followup.content}"
         yield TimelineEvent(
             at=followup.created_at,
-            kind="followup",
-            title=f"{followup.get_channel_display()}: {followup.content}",
+            kind=kind,
+            title=title,
             detail=detail.strip(),
             actor=str(followup.author or ""),
-            icon="bi-chat-left-text",
+            icon=icon,
         )
 
 
@@ -41,4 +51,18 @@ def assignments(member, user):
             detail=assignment.reason,
             actor=str(assignment.assigned_by),
             icon="bi-arrow-left-right",
+        )
+
+
+@register
+def service_stages(member, user):
+    changes = ServiceStageChange.objects.filter(member=member).select_related("changed_by")[:100]
+    for change in changes:
+        yield TimelineEvent(
+            at=change.changed_at,
+            kind="service_stage",
+            title=_("Service stage: %(stage)s") % {"stage": change.get_to_stage_display()},
+            detail=change.note,
+            actor=str(change.changed_by or ""),
+            icon="bi-signpost-split",
         )

@@ -14,8 +14,18 @@ from apps.members.filters import MemberFilter
 from apps.members.selectors import member_get, member_list, tag_choices
 
 from . import services
+from .filters import AftersaleFilter
 from .forms import AbandonForm, AssignForm, FollowUpForm
-from .selectors import Pool, due_followups, pool_members, presale_list
+from .models import FollowUp
+from .selectors import (
+    Pool,
+    aftersale_categories,
+    aftersale_category_counts,
+    aftersale_list,
+    due_followups,
+    pool_members,
+    presale_list,
+)  # fmt: skip
 
 PAGE_SIZE = 25
 POOL_TITLES = {
@@ -117,6 +127,28 @@ def presale(request):
     return render(request, "followups/presale.html", {"filter": filterset, "page": page})
 
 
+@staff_permission_required("matchmakers.view_members", "matchmakers.view_followups")
+def aftersale(request):
+    """The after-sale list (F-F1): members served by the user or their team, by follow-up category."""
+    categories = aftersale_categories()
+    category = request.GET.get("category", "all")
+    if category not in categories:
+        category = "all"
+    filterset = AftersaleFilter(
+        request.GET,
+        queryset=aftersale_list(user=request.user),
+        tag_choices=tag_choices(agency=request.agency),
+        reveal_contacts=request.user.has_perm("matchmakers.reveal_contact"),
+    )
+    members = filterset.qs
+    counts = aftersale_category_counts(members, categories)
+    page = Paginator(members.filter(categories[category][1]), PAGE_SIZE).get_page(request.GET.get("page"))
+    tabs = [(key, label, counts[key]) for key, (label, _condition) in categories.items()]
+    return render(request, "followups/aftersale.html", {
+        "filter": filterset, "page": page, "category": category, "tabs": tabs, "now": timezone.now(),
+    })  # fmt: skip
+
+
 @staff_permission_required("matchmakers.view_followups")
 def due(request):
     """Follow-ups due today or overdue, for the logged-in matchmaker."""
@@ -133,11 +165,16 @@ def followup_create(request, pk):
     form = FollowUpForm(request.POST)
     if form.is_valid():
         try:
-            services.followup_add(agency=request.agency, actor=request.user, member=member, **form.cleaned_data)
+            followup = services.followup_add(
+                agency=request.agency, actor=request.user, member=member, **form.cleaned_data
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("The follow-up has been recorded."))
+            if followup.kind == FollowUp.Kind.SERVICE_NOTE:
+                messages.success(request, _("The service note has been recorded."))
+            else:
+                messages.success(request, _("The follow-up has been recorded."))
     else:
         messages.error(request, _("The follow-up was not recorded: %(errors)s")
                        % {"errors": errors_sentence(form)})  # fmt: skip
