@@ -16,6 +16,9 @@ urlpatterns = [
     path("staff/", include("apps.followups.urls")),
     path("staff/", include("apps.messaging.urls")),
     path("staff/finance/", include("apps.finance.urls")),
+    path("staff/", include("apps.matching.urls")),
+    path("staff/", include("apps.appointments.urls")),
+    path("stories/", include("apps.appointments.urls_public")),
     path("", include("apps.site.urls")),
     *common_urlpatterns,
 ]

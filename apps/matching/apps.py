@@ -6,3 +6,6 @@ class MatchingConfig(AppConfig):
     name = "apps.matching"
     label = "matching"
     verbose_name = _("Matching")
+
+    def ready(self):
+        from . import bench  # noqa: F401, PLC0415 - registers the matching bench of `manage.py bench`

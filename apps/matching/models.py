@@ -17,32 +17,42 @@ from django.utils.translation import gettext_lazy as _
 from apps.agencies.models import TenantModel
 from apps.members.models import Member
 
+# Columns the engine reads, in the order its filter reads them (PostgreSQL deforms an index tuple
+# only as far as the last column a condition asks for, so the forward filter's columns come first).
 PROFILE_COLUMNS = [
-    "member_id", "height_cm", "education", "income", "marital_status", "children", "residence_province",
-    "residence_city", "native_province", "native_city", "tag_ids", "pref_age_min", "pref_age_max",
-    "pref_height_min", "pref_height_max", "pref_education_min", "pref_income_min", "pref_marital_statuses",
-    "pref_city_codes", "pref_must_tag_ids", "pref_nice_tag_ids", "pref_accepts_children",
+    "member_id", "birth_ymd", "height_cm", "education", "income", "marital_bit", "has_children",
+    "residence_city", "tag_ids", "residence_province", "native_city", "pref_age_min", "pref_age_max",
+    "pref_height_min", "pref_height_max", "pref_education_min", "pref_income_min", "pref_marital_mask",
+    "pref_accepts_children", "pref_city_codes", "pref_must_tag_ids", "pref_nice_tag_ids",
 ]  # fmt: skip
+
+# Marital statuses as bits, so "accepts divorced or widowed" is one integer AND, not an array search.
+MARITAL_BITS = {"never_married": 1, "divorced": 2, "divorced_children": 4, "widowed": 8}
 
 
 class MatchProfile(TenantModel):
-    """What matching needs of one member, in one narrow row (maintained by triggers, never by Python)."""
+    """What matching needs of one member, in one narrow row (maintained by triggers, never by Python).
+
+    Codes are integers: marital status as a bit (MARITAL_BITS) and the wished ones as a mask (0:
+    any), division codes as numbers (3301 for 杭州市), children as a flag.
+    """
 
     member = models.ForeignKey(Member, on_delete=models.DO_NOTHING, related_name="+", db_index=False,
                                db_constraint=False)  # fmt: skip  # the trigger deletes it with the member
     gender = models.CharField(max_length=6)
     birth_date = models.DateField(null=True)
+    # YYYYMMDD as an integer: (today's YYYYMMDD - this) // 10000 is the age, in plain integer arithmetic.
+    birth_ymd = models.PositiveIntegerField(null=True)
     # A candidate at all: a known birth date; not paused, a success or abandoned; service not paused or finished.
     eligible = models.BooleanField(default=True)
     height_cm = models.PositiveSmallIntegerField(null=True)
     education = models.PositiveSmallIntegerField(null=True)
     income = models.PositiveSmallIntegerField(null=True)
-    marital_status = models.CharField(max_length=20, blank=True)
-    children = models.CharField(max_length=12, blank=True)
-    residence_province = models.CharField(max_length=6, blank=True)
-    residence_city = models.CharField(max_length=6, blank=True)
-    native_province = models.CharField(max_length=6, blank=True)
-    native_city = models.CharField(max_length=6, blank=True)
+    marital_bit = models.PositiveSmallIntegerField(default=0)
+    has_children = models.BooleanField(default=False)
+    residence_province = models.PositiveIntegerField(null=True)
+    residence_city = models.PositiveIntegerField(null=True)
+    native_city = models.PositiveIntegerField(null=True)
     tag_ids = ArrayField(models.BigIntegerField(), default=list)
     pref_age_min = models.PositiveSmallIntegerField(null=True)
     pref_age_max = models.PositiveSmallIntegerField(null=True)
@@ -50,11 +60,11 @@ class MatchProfile(TenantModel):
     pref_height_max = models.PositiveSmallIntegerField(null=True)
     pref_education_min = models.PositiveSmallIntegerField(null=True)
     pref_income_min = models.PositiveSmallIntegerField(null=True)
-    pref_marital_statuses = ArrayField(models.CharField(max_length=20), default=list)
-    pref_city_codes = ArrayField(models.CharField(max_length=6), default=list)
+    pref_marital_mask = models.PositiveSmallIntegerField(default=0)
+    pref_accepts_children = models.BooleanField(default=True)
+    pref_city_codes = ArrayField(models.IntegerField(), default=list)
     pref_must_tag_ids = ArrayField(models.BigIntegerField(), default=list)
     pref_nice_tag_ids = ArrayField(models.BigIntegerField(), default=list)
-    pref_accepts_children = models.BooleanField(default=True)
 
     class Meta(TenantModel.Meta):
         constraints = [

@@ -22,12 +22,16 @@ def _possessive(profile: dict) -> str:
 def pair_reasons(me: dict, them: dict, *, today: datetime.date, tag_names: dict[int, str]) -> list[str]:
     """Reasons in both directions, most telling first; `me` and `them` are profile dicts."""
     reasons = []
-    if me["residence_city"] and me["residence_city"] == them["residence_city"]:
-        reasons.append(_("Both live in %(city)s") % {"city": divisions.name_of(me["residence_city"])})
-    elif me["native_city"] and me["native_city"] == them["native_city"]:
-        reasons.append(_("Both come from %(city)s") % {"city": divisions.name_of(me["native_city"])})
-    elif me["residence_province"] and me["residence_province"] == them["residence_province"]:
-        reasons.append(_("Both live in %(province)s") % {"province": divisions.name_of(me["residence_province"])})
+
+    def same(key):
+        return me[key] is not None and me[key] == them[key]
+
+    if same("residence_city"):
+        reasons.append(_("Both live in %(city)s") % {"city": divisions.name_of(str(me["residence_city"]))})
+    elif same("native_city"):
+        reasons.append(_("Both come from %(city)s") % {"city": divisions.name_of(str(me["native_city"]))})
+    elif same("residence_province"):
+        reasons.append(_("Both live in %(province)s") % {"province": divisions.name_of(str(me["residence_province"]))})
     shared = [tag_names[t] for t in me["tag_ids"] if t in set(them["tag_ids"]) and t in tag_names]
     if shared:
         reasons.append(_("Both: %(tags)s") % {"tags": "、".join(shared[:4])})

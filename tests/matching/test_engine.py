@@ -207,11 +207,12 @@ def test_reasons_say_what_the_data_says(agency):
 def test_profiles_follow_members_and_preferences(agency):
     her = person(agency, "female", 28)
     profile = MatchProfile.unscoped.get(member_id=her.pk)
-    assert profile.residence_city == "3301" and profile.pref_age_min is None and profile.eligible
-    wants(her, age_min=30, age_max=36, city_codes=["3301"])
+    assert profile.residence_city == 3301 and profile.pref_age_min is None and profile.eligible
+    wants(her, age_min=30, age_max=36, city_codes=["3301"], marital_statuses=["never_married", "widowed"])
     Member.unscoped.filter(pk=her.pk).update(residence_city="3302", status="paused")
     profile.refresh_from_db()
-    assert (profile.pref_age_min, profile.pref_city_codes, profile.residence_city) == (30, ["3301"], "3302")
+    assert (profile.pref_age_min, profile.pref_city_codes, profile.residence_city) == (30, [3301], 3302)
+    assert profile.pref_marital_mask == 1 | 8
     assert not profile.eligible
     PartnerPreference.unscoped.filter(member=her).delete()
     profile.refresh_from_db()

@@ -42,3 +42,10 @@ def age(birth_date) -> int | str:
         return ""
     today = timezone.localdate()
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+@register.filter
+def mask_name(value: str) -> str:
+    """王** : the family name only, for people the viewer may not identify (match results)."""
+    value = value or ""
+    return f"{value[:1]}{'*' * max(1, len(value) - 1)}" if value else ""

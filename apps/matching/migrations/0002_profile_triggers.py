@@ -13,34 +13,49 @@ MEMBER_COLUMNS = [
 ]  # fmt: skip
 
 SQL = f"""
+CREATE FUNCTION matching_code(value text) RETURNS int LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN value ~ '^[0-9]{{1,9}}$' THEN value::int END
+$$;
+
+CREATE FUNCTION matching_marital_bit(value text) RETURNS smallint LANGUAGE sql IMMUTABLE AS $$
+  SELECT (CASE value WHEN 'never_married' THEN 1 WHEN 'divorced' THEN 2 WHEN 'divorced_children' THEN 4
+                     WHEN 'widowed' THEN 8 ELSE 0 END)::smallint
+$$;
+
 CREATE FUNCTION matching_profile_refresh(ids bigint[]) RETURNS void LANGUAGE sql AS $$
   INSERT INTO matching_matchprofile (
-    agency_id, member_id, gender, birth_date, eligible, height_cm, education, income, marital_status, children,
-    residence_province, residence_city, native_province, native_city, tag_ids,
+    agency_id, member_id, gender, birth_date, birth_ymd, eligible, height_cm, education, income, marital_bit,
+    has_children, residence_province, residence_city, native_city, tag_ids,
     pref_age_min, pref_age_max, pref_height_min, pref_height_max, pref_education_min, pref_income_min,
-    pref_marital_statuses, pref_city_codes, pref_must_tag_ids, pref_nice_tag_ids, pref_accepts_children)
+    pref_marital_mask, pref_accepts_children, pref_city_codes, pref_must_tag_ids, pref_nice_tag_ids)
   SELECT m.agency_id, m.id, m.gender, m.birth_date,
+         (EXTRACT(YEAR FROM m.birth_date) * 10000 + EXTRACT(MONTH FROM m.birth_date) * 100
+          + EXTRACT(DAY FROM m.birth_date))::int,
          m.birth_date IS NOT NULL AND m.status NOT IN ('paused', 'success', 'abandoned')
            AND m.service_status NOT IN ('paused', 'finished'),
-         m.height_cm, m.education, m.income, m.marital_status, m.children,
-         m.residence_province, m.residence_city, m.native_province, m.native_city, m.tag_ids,
+         m.height_cm, m.education, m.income, matching_marital_bit(m.marital_status),
+         m.children NOT IN ('', 'none'), matching_code(m.residence_province), matching_code(m.residence_city),
+         matching_code(m.native_city), m.tag_ids,
          p.age_min, p.age_max, p.height_min, p.height_max, p.education_min, p.income_min,
-         COALESCE(p.marital_statuses, '{{}}'), COALESCE(p.city_codes, '{{}}'), COALESCE(p.must_tag_ids, '{{}}'),
-         COALESCE(p.nice_tag_ids, '{{}}'), COALESCE(p.accepts_children, true)
+         COALESCE((SELECT sum(DISTINCT matching_marital_bit(s)) FROM unnest(p.marital_statuses) AS s), 0)::smallint,
+         COALESCE(p.accepts_children, true),
+         COALESCE(ARRAY(SELECT matching_code(code) FROM unnest(p.city_codes) AS code
+                         WHERE matching_code(code) IS NOT NULL), '{{}}'),
+         COALESCE(p.must_tag_ids, '{{}}'), COALESCE(p.nice_tag_ids, '{{}}')
     FROM members_member m LEFT JOIN members_partnerpreference p ON p.member_id = m.id AND p.agency_id = m.agency_id
    WHERE m.id = ANY(ids)
   ON CONFLICT (agency_id, member_id) DO UPDATE SET
-    gender = EXCLUDED.gender, birth_date = EXCLUDED.birth_date, eligible = EXCLUDED.eligible,
-    height_cm = EXCLUDED.height_cm, education = EXCLUDED.education, income = EXCLUDED.income,
-    marital_status = EXCLUDED.marital_status, children = EXCLUDED.children,
+    gender = EXCLUDED.gender, birth_date = EXCLUDED.birth_date, birth_ymd = EXCLUDED.birth_ymd,
+    eligible = EXCLUDED.eligible, height_cm = EXCLUDED.height_cm, education = EXCLUDED.education,
+    income = EXCLUDED.income, marital_bit = EXCLUDED.marital_bit, has_children = EXCLUDED.has_children,
     residence_province = EXCLUDED.residence_province, residence_city = EXCLUDED.residence_city,
-    native_province = EXCLUDED.native_province, native_city = EXCLUDED.native_city, tag_ids = EXCLUDED.tag_ids,
+    native_city = EXCLUDED.native_city, tag_ids = EXCLUDED.tag_ids,
     pref_age_min = EXCLUDED.pref_age_min, pref_age_max = EXCLUDED.pref_age_max,
     pref_height_min = EXCLUDED.pref_height_min, pref_height_max = EXCLUDED.pref_height_max,
     pref_education_min = EXCLUDED.pref_education_min, pref_income_min = EXCLUDED.pref_income_min,
-    pref_marital_statuses = EXCLUDED.pref_marital_statuses, pref_city_codes = EXCLUDED.pref_city_codes,
-    pref_must_tag_ids = EXCLUDED.pref_must_tag_ids, pref_nice_tag_ids = EXCLUDED.pref_nice_tag_ids,
-    pref_accepts_children = EXCLUDED.pref_accepts_children;
+    pref_marital_mask = EXCLUDED.pref_marital_mask, pref_accepts_children = EXCLUDED.pref_accepts_children,
+    pref_city_codes = EXCLUDED.pref_city_codes, pref_must_tag_ids = EXCLUDED.pref_must_tag_ids,
+    pref_nice_tag_ids = EXCLUDED.pref_nice_tag_ids;
 $$;
 
 CREATE FUNCTION matching_member_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -102,6 +117,8 @@ DROP FUNCTION IF EXISTS matching_member_updated();
 DROP TRIGGER IF EXISTS matching_member_inserted ON members_member;
 DROP FUNCTION IF EXISTS matching_member_inserted();
 DROP FUNCTION IF EXISTS matching_profile_refresh(bigint[]);
+DROP FUNCTION IF EXISTS matching_marital_bit(text);
+DROP FUNCTION IF EXISTS matching_code(text);
 """
 
 
