@@ -20,11 +20,15 @@ from apps.members.models import Member
 # Columns the engine reads, in the order its filter reads them (PostgreSQL deforms an index tuple
 # only as far as the last column a condition asks for, so the forward filter's columns come first).
 PROFILE_COLUMNS = [
-    "member_id", "birth_ymd", "height_cm", "education", "income", "marital_bit", "has_children",
-    "residence_city", "tag_ids", "residence_province", "native_city", "pref_age_min", "pref_age_max",
-    "pref_height_min", "pref_height_max", "pref_education_min", "pref_income_min", "pref_marital_mask",
-    "pref_accepts_children", "pref_city_codes", "pref_must_tag_ids", "pref_nice_tag_ids",
+    "member_id", "birth_ymd", "pref_age_min", "pref_age_max", "height_cm", "education", "income", "marital_bit",
+    "has_children", "residence_city", "residence_province", "native_city", "pref_height_min", "pref_height_max",
+    "pref_education_min", "pref_income_min", "pref_marital_mask", "pref_accepts_children",
+    "tag_ids", "pref_city_codes", "pref_must_tag_ids", "pref_nice_tag_ids",
 ]  # fmt: skip
+# Unstated wishes are stored as the widest bounds, not NULL: the filter is then plain comparisons,
+# and fixed-width, non-null columns ahead of the arrays let PostgreSQL find them at fixed offsets.
+WISH_DEFAULTS = {"pref_age_min": 0, "pref_age_max": 255, "pref_height_min": 0, "pref_height_max": 999,
+                 "pref_education_min": 0, "pref_income_min": 0}  # fmt: skip
 
 # Marital statuses as bits, so "accepts divorced or widowed" is one integer AND, not an array search.
 MARITAL_BITS = {"never_married": 1, "divorced": 2, "divorced_children": 4, "widowed": 8}
@@ -34,7 +38,8 @@ class MatchProfile(TenantModel):
     """What matching needs of one member, in one narrow row (maintained by triggers, never by Python).
 
     Codes are integers: marital status as a bit (MARITAL_BITS) and the wished ones as a mask (0:
-    any), division codes as numbers (3301 for 杭州市), children as a flag.
+    any), division codes as numbers (3301 for 杭州市), children as a flag; unstated wishes are the
+    widest bounds (WISH_DEFAULTS).
     """
 
     member = models.ForeignKey(Member, on_delete=models.DO_NOTHING, related_name="+", db_index=False,
@@ -54,12 +59,12 @@ class MatchProfile(TenantModel):
     residence_city = models.PositiveIntegerField(null=True)
     native_city = models.PositiveIntegerField(null=True)
     tag_ids = ArrayField(models.BigIntegerField(), default=list)
-    pref_age_min = models.PositiveSmallIntegerField(null=True)
-    pref_age_max = models.PositiveSmallIntegerField(null=True)
-    pref_height_min = models.PositiveSmallIntegerField(null=True)
-    pref_height_max = models.PositiveSmallIntegerField(null=True)
-    pref_education_min = models.PositiveSmallIntegerField(null=True)
-    pref_income_min = models.PositiveSmallIntegerField(null=True)
+    pref_age_min = models.PositiveSmallIntegerField(default=0)
+    pref_age_max = models.PositiveSmallIntegerField(default=255)
+    pref_height_min = models.PositiveSmallIntegerField(default=0)
+    pref_height_max = models.PositiveSmallIntegerField(default=999)
+    pref_education_min = models.PositiveSmallIntegerField(default=0)
+    pref_income_min = models.PositiveSmallIntegerField(default=0)
     pref_marital_mask = models.PositiveSmallIntegerField(default=0)
     pref_accepts_children = models.BooleanField(default=True)
     pref_city_codes = ArrayField(models.IntegerField(), default=list)

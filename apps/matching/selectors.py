@@ -44,7 +44,7 @@ def match_library(*, user, member: Member, page: int = 1) -> list[Suggestion]:
     )
     by_id = {candidate.pk: candidate for candidate in members}
     visible = set(member_visible_list(user=user).filter(pk__in=ids).values_list("pk", flat=True))
-    mine = MatchProfile.objects.filter(member_id=member.pk).values(*engine._PROFILE_FIELDS).first()
+    mine = engine._wishes(MatchProfile.objects.filter(member_id=member.pk).values(*engine._PROFILE_FIELDS).first())
     names = tag_names_for(agency=member.agency, profiles=[mine, *(c.profile for c in found)])
     return [
         Suggestion(

@@ -107,9 +107,9 @@ def test_another_agencys_members_are_never_candidates(agency, other_agency):
     assert found(agency, him) == []
 
 
-def test_without_an_age_wish_the_engine_looks_ten_years_around(agency):
+def test_without_an_age_wish_the_engine_looks_six_years_either_way(agency):
     him = person(agency, "male", 30)
-    near, far = person(agency, "female", 21), person(agency, "female", 19)
+    near, far = person(agency, "female", 24), person(agency, "female", 23)
     assert found(agency, him) == [near.pk]
     assert far.pk not in found(agency, him)
 
@@ -194,7 +194,7 @@ def test_reasons_say_what_the_data_says(agency):
     with agency_context(agency), translation.override("en"):
         candidate = engine.pair(agency=agency, member=him, candidate=her, today=TODAY)
         mine = MatchProfile.objects.get(member=him)
-        me = {name: getattr(mine, name) for name in engine._PROFILE_FIELDS}
+        me = engine._wishes({name: getattr(mine, name) for name in engine._PROFILE_FIELDS})
         names = tag_names_for(agency=agency, profiles=[me, candidate.profile])
         reasons = pair_reasons(me, candidate.profile, today=TODAY, tag_names=names)
     assert "Both live in 杭州市" in reasons
@@ -207,7 +207,7 @@ def test_reasons_say_what_the_data_says(agency):
 def test_profiles_follow_members_and_preferences(agency):
     her = person(agency, "female", 28)
     profile = MatchProfile.unscoped.get(member_id=her.pk)
-    assert profile.residence_city == 3301 and profile.pref_age_min is None and profile.eligible
+    assert profile.residence_city == 3301 and profile.pref_age_min == 0 and profile.eligible
     wants(her, age_min=30, age_max=36, city_codes=["3301"], marital_statuses=["never_married", "widowed"])
     Member.unscoped.filter(pk=her.pk).update(residence_city="3302", status="paused")
     profile.refresh_from_db()
@@ -216,6 +216,6 @@ def test_profiles_follow_members_and_preferences(agency):
     assert not profile.eligible
     PartnerPreference.unscoped.filter(member=her).delete()
     profile.refresh_from_db()
-    assert profile.pref_age_min is None and profile.pref_city_codes == []
+    assert (profile.pref_age_min, profile.pref_age_max) == (0, 255) and profile.pref_city_codes == []
     Member.unscoped.filter(pk=her.pk).delete()
     assert not MatchProfile.unscoped.filter(member_id=her.pk).exists()

@@ -36,7 +36,8 @@ CREATE FUNCTION matching_profile_refresh(ids bigint[]) RETURNS void LANGUAGE sql
          m.height_cm, m.education, m.income, matching_marital_bit(m.marital_status),
          m.children NOT IN ('', 'none'), matching_code(m.residence_province), matching_code(m.residence_city),
          matching_code(m.native_city), m.tag_ids,
-         p.age_min, p.age_max, p.height_min, p.height_max, p.education_min, p.income_min,
+         COALESCE(p.age_min, 0), COALESCE(p.age_max, 255), COALESCE(p.height_min, 0), COALESCE(p.height_max, 999),
+         COALESCE(p.education_min, 0), COALESCE(p.income_min, 0),
          COALESCE((SELECT sum(DISTINCT matching_marital_bit(s)) FROM unnest(p.marital_statuses) AS s), 0)::smallint,
          COALESCE(p.accepts_children, true),
          COALESCE(ARRAY(SELECT matching_code(code) FROM unnest(p.city_codes) AS code
