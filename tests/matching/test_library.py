@@ -182,3 +182,16 @@ def test_weights_are_an_agency_setting(agency, world):
     assert client.post(url, {**zero, "weight_place": "10"}).status_code == 302
     assert MatchSettings.unscoped.get(agency=agency).weight_place == 10
     assert agency_client(agency, world["hers"]).get(url).status_code == 403
+
+
+def test_contacts_are_released_only_once_both_sides_accepted(agency, world):
+    rec = recommend(agency, world)
+    client = agency_client(agency, world["hers"])
+    url = reverse("matching:library", args=[world["her"].pk])
+    assert world["him"].phone not in client.get(url).text
+    with agency_context(agency):
+        services.respond(agency=agency, actor=world["hers"], recommendation=rec, side="member", accepted=True)
+    assert world["him"].phone not in client.get(url).text
+    with agency_context(agency):
+        services.respond(agency=agency, actor=world["his"], recommendation=rec, side="candidate", accepted=True)
+    assert world["him"].phone in client.get(url).text
