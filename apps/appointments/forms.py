@@ -111,7 +111,9 @@ class FeedbackForm(forms.Form):
 
 class OutcomeForm(forms.Form):
     outcome = forms.ChoiceField(
-        label=_("Outcome"), choices=Appointment.Outcome.choices, help_text=_("Where the two stand now.")
+        label=_("Outcome"),
+        choices=[("", "---------"), *Appointment.Outcome.choices],
+        help_text=_("Where the two stand now."),
     )
 
 

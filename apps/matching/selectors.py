@@ -69,6 +69,17 @@ def recommendations_of(*, member: Member) -> QuerySet[Recommendation]:
     )
 
 
+def with_sides(*, user, recommendations):
+    """Mark which sides of each recommendation the user serves (one query): only they record that side's
+    answer and see that member's full name; `recommendations` is evaluated (a list or a page)."""
+    recommendations = list(recommendations)
+    ids = {rec.member_id for rec in recommendations} | {rec.candidate_id for rec in recommendations}
+    mine = set(member_visible_list(user=user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    for rec in recommendations:
+        rec.serves_member, rec.serves_candidate = rec.member_id in mine, rec.candidate_id in mine
+    return recommendations
+
+
 def recommendation_list(*, user) -> QuerySet[Recommendation]:
     """Recommendations involving a member the user may see."""
     visible = member_visible_list(user=user).values("pk")

@@ -3,7 +3,7 @@
 import mimetypes
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -39,7 +39,8 @@ def _library(request, member, *, status=200, form=None, failed_candidate=None):
     services.candidates_shown(agency=request.agency, member_ids=[s.member.pk for s in suggestions])
     context = {
         "member": member, "suggestions": suggestions, "page": page, "has_next": len(suggestions) == selectors.PAGE,
-        "recommendations": selectors.recommendations_of(member=member), "stats": selectors.stats_of(member=member),
+        "recommendations": selectors.with_sides(user=request.user, recommendations=list(
+            selectors.recommendations_of(member=member))), "stats": selectors.stats_of(member=member),
         "form": form, "failed_candidate": failed_candidate, "answer_form": AnswerForm(),
         "has_birth_date": member.birth_date is not None,
     }  # fmt: skip
@@ -91,6 +92,8 @@ def answer(request, pk, side, verdict):
                          accepted=verdict == "accept", reason=reason)  # fmt: skip
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+    except PermissionDenied as error:  # the other side's answer belongs to their matchmaker
+        messages.error(request, str(error))
     else:
         messages.success(request, _("The answer has been recorded."))
     target = request.POST.get("next", "")
@@ -109,6 +112,7 @@ def recommendation_list(request):
     elif status:
         messages.error(request, _("Unknown state “%(status)s”: showing all recommendations.") % {"status": status})
     page = Paginator(recommendations, 25).get_page(request.GET.get("page"))
+    selectors.with_sides(user=request.user, recommendations=page.object_list)
     return render(request, "matching/recommendation_list.html", {
         "page": page, "statuses": Recommendation.Status.choices, "status": status, "answer_form": AnswerForm(),
     })  # fmt: skip

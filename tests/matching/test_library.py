@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.agencies.context import agency_context
 from apps.finance.models import Contract
@@ -48,7 +48,7 @@ def test_recommending_consumes_an_entitlement_and_counts(agency, world):
     assert rec.status == "proposed" and rec.score > 0
     assert Contract.unscoped.get(member=world["her"]).recommendations_used == 1
     assert MatchStats.unscoped.get(member=world["him"]).recommended_count == 1
-    with pytest.raises(ValidationError, match="already"), agency_context(agency):
+    with pytest.raises(ValidationError, match="already"), agency_context(agency), translation.override("en"):
         services.recommend(agency=agency, actor=world["his"], member=world["him"], candidate=world["her"],
                            reason="x")  # fmt: skip
 
@@ -195,3 +195,15 @@ def test_contacts_are_released_only_once_both_sides_accepted(agency, world):
     with agency_context(agency):
         services.respond(agency=agency, actor=world["his"], recommendation=rec, side="candidate", accepted=True)
     assert world["him"].phone in client.get(url).text
+
+
+def test_each_side_is_answered_and_named_only_by_its_own_matchmakers(agency, world):
+    rec = recommend(agency, world)
+    his_page = agency_client(agency, world["his"]).get(reverse("matching:library", args=[world["him"].pk]))
+    assert "/member/accept/" not in his_page.text  # her answer is not his to record
+    assert "林**" in his_page.text and "林若溪" not in his_page.text
+    response = agency_client(agency, world["his"]).post(reverse("matching:answer", args=[rec.pk, "member", "accept"]),
+                                                        follow=True)  # fmt: skip
+    assert response.status_code == 200  # a message, not an error page
+    rec.refresh_from_db()
+    assert rec.status == "proposed"
