@@ -41,10 +41,11 @@ def test_every_interface_string_is_in_the_catalog():
              "--ignore=.venv", "--ignore=static", "--ignore=var", "--ignore=tests", "--ignore=scripts"],
             cwd=ROOT, check=True, capture_output=True,
         )
-        extracted = {e.msgid for e in polib.pofile(str(PO)) if not e.obsolete}
+        # (context, msgid): the same English word may need different Chinese in different places.
+        extracted = {(e.msgctxt, e.msgid) for e in polib.pofile(str(PO)) if not e.obsolete}
     finally:
         PO.write_bytes(original)
-    known = {e.msgid for e in polib.pofile(str(PO)) if not e.obsolete and e.translated()}
+    known = {(e.msgctxt, e.msgid) for e in polib.pofile(str(PO)) if not e.obsolete and e.translated()}
     assert sorted(extracted - known) == []
 
 
