@@ -207,3 +207,19 @@ def test_each_side_is_answered_and_named_only_by_its_own_matchmakers(agency, wor
     assert response.status_code == 200  # a message, not an error page
     rec.refresh_from_db()
     assert rec.status == "proposed"
+
+
+def test_a_candidates_main_photo_is_shown_to_matchmakers_who_cannot_open_the_record(agency, world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.members.models import MemberPhoto
+    from tests.conftest import image_bytes
+
+    MemberPhoto.unscoped.create(agency=agency, member=world["him"], is_primary=True,
+                                image=SimpleUploadedFile("him.png", image_bytes(), "image/png"))  # fmt: skip
+    client = agency_client(agency, world["hers"])
+    response = client.get(reverse("matching:candidate_photo", args=[world["him"].pk]))
+    assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
+    assert client.get(reverse("members:photo", args=[world["him"].pk, 1])).status_code == 404  # not his record
+    Member.unscoped.filter(pk=world["him"].pk).update(status="paused")  # not a candidate: no photo
+    assert client.get(reverse("matching:candidate_photo", args=[world["him"].pk])).status_code == 404
