@@ -681,3 +681,16 @@ def test_expiring_print_and_settings_are_closed_to_other_agencies_and_roles(agen
     assert denied.get(url("expiring")).status_code == 403
     assert denied.get(url("packages")).status_code == 403
     assert not Contract.unscoped.filter(previous=ending).exists()
+
+
+def test_package_list_query_count_is_constant(agency, team, django_assert_max_num_queries):
+    client = agency_client(agency, team["finance"])
+    PackageFactory(agency=agency)
+    client.get(url("packages"))
+    with django_assert_max_num_queries(12) as few:
+        client.get(url("packages"))
+    for _ in range(10):
+        package = PackageFactory(agency=agency)
+        contract(agency, sales=team["sales"], package=package)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get(url("packages")).context["packages"]) == 11
