@@ -195,6 +195,9 @@ def _close(agency, actor: User, appointment: Appointment, *, to: str, kind: str,
     locked = _locked(agency, actor, appointment)
     if locked.status != Status.PLANNED:
         raise ValidationError(_("This appointment is %(status)s already.") % {"status": locked.get_status_display()})
+    if to == Status.CANCELLED and locked.starts_at <= timezone.now():
+        # Cancelling gives the appointments back; once the time has come it is done or a no-show.
+        raise ValidationError(_("The appointment time has passed: record it as held or as a no-show."))
     if to != Status.CANCELLED and locked.starts_at > timezone.now():
         raise ValidationError(_("The appointment has not started yet (%(when)s); record how it went afterwards.")
                               % {"when": _local(locked.starts_at)})  # fmt: skip
@@ -343,7 +346,9 @@ def story_update(
     locked.story_date = story_date
     _record_consent(locked, "a", consent_a, actor)
     _record_consent(locked, "b", consent_b, actor)
-    if locked.is_published and not locked.may_publish:
+    # A consent withdrawn, or a change by someone who may not publish, takes it off the site until
+    # a publisher looks again: what is public is always what a publisher approved.
+    if locked.is_published and (not locked.may_publish or not actor.has_perm("matchmakers.audit_stories")):
         locked.is_published, locked.published_at, locked.published_by = False, None, None
     locked.save()
     return locked
@@ -389,6 +394,10 @@ def story_photos_add(*, agency, actor: User, story: SuccessStory, images, captio
     if existing + len(images) > MAX_STORY_PHOTOS:
         raise ValidationError({"images": _("A story has at most %(max)s photos; it has %(count)s already.")
                                % {"max": MAX_STORY_PHOTOS, "count": existing}})  # fmt: skip
+    if locked.is_published and not actor.has_perm("matchmakers.audit_stories"):
+        # New photos need a publisher's look before they are public: the story goes back to draft.
+        locked.is_published, locked.published_at, locked.published_by = False, None, None
+        locked.save(update_fields=["is_published", "published_at", "published_by"])
     photos = []
     for image in images:
         photo = StoryPhoto(agency=agency, story=locked, image=image, caption=(caption or "").strip())

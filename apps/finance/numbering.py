@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from apps.agencies.sequences import sequence_next
 
 TOKEN = re.compile(r"\{(YYYY|YY|MM|DD|SEQ(?::([1-9]))?)\}")
+MAX_LENGTH = 40  # the number columns of contracts, payments and refunds
 ALLOWED_TEXT = re.compile(r"^[A-Za-z0-9\-_/]*$")
 
 
@@ -17,6 +18,10 @@ def validate_pattern(pattern: str) -> None:
     tokens = TOKEN.findall(pattern)
     if not any(token.startswith("SEQ") for token, _width in tokens):
         raise ValidationError(_("The pattern needs the running number {SEQ} (or {SEQ:4} for four digits)."))
+    longest = render(pattern, sequence=10**9 - 1, on=datetime.date(2099, 12, 31))
+    if len(longest) > MAX_LENGTH:
+        raise ValidationError(_("Numbers from this pattern can reach %(length)s characters; keep them within %(max)s.")
+                              % {"length": len(longest), "max": MAX_LENGTH})  # fmt: skip
     if not ALLOWED_TEXT.match(TOKEN.sub("", pattern)):
         raise ValidationError(
             _("Apart from {YYYY} {YY} {MM} {DD} {SEQ}, use only letters, digits and - _ / in the pattern.")

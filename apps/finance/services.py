@@ -111,14 +111,15 @@ def lock_rollup_days(agency, days) -> None:
 
 def _mark_stale(agency, days) -> None:
     """Days whose roll-up no longer holds: reports compute them live until the roll-up task runs again."""
-    days = {day for day in days if day < agency_today(agency)}
+    days = set(days)
     if not days:
         return
+    # Today too: a change committing just after midnight must still meet a roll-up of its day.
     lock_rollup_days(agency, days)
     SalesRollupDay.objects.filter(agency=agency, day__in=days).delete()
     from .tasks import sales_rollup  # noqa: PLC0415 - tasks import services
 
-    for day in days:
+    for day in {day for day in days if day < agency_today(agency)}:
         transaction.on_commit(lambda day=day: sales_rollup.delay(agency_id=agency.pk, day=day.isoformat()))
 
 
@@ -174,6 +175,8 @@ def _check_schedule(payment_type: str, amount: Decimal, schedule) -> list[tuple[
             {"payment_type": _("Choose how the member pays: in full, deposit and balance, or instalments.")}
         )
     rows = [(due, Decimal(value)) for due, value in schedule]
+    if any(value != value.quantize(CENT) for _due, value in rows):
+        raise ValidationError({"instalments": _("Amounts have at most two decimal places.")})
     if any(value <= 0 for _due, value in rows):
         raise ValidationError({"instalments": _("Every instalment needs an amount above zero.")})
     expected = {Contract.PaymentType.FULL: (1, 1), Contract.PaymentType.DEPOSIT: (2, 2)}.get(
@@ -329,7 +332,9 @@ def contract_update(*, agency, actor: User, contract: Contract, schedule=None, *
     if ("salesperson" in after or "package" in after) and locked.paid_amount:
         # Confirmed payments move to another salesperson or package in the sales reports.
         _mark_stale(agency, {local_day(agency, paid_at) for paid_at in Payment.objects.filter(
-            contract=locked, status=Payment.Status.CONFIRMED).values_list("paid_at", flat=True)})  # fmt: skip
+            contract=locked, status=Payment.Status.CONFIRMED).values_list("paid_at", flat=True)}
+            | {local_day(agency, decided) for decided in Refund.objects.filter(
+                contract=locked, status=Refund.Status.APPROVED).values_list("decided_at", flat=True)})  # fmt: skip
     locked.save()
     _event(agency, locked, ContractEvent.Kind.EDITED, actor, before=before, after=after)
     return locked
@@ -420,6 +425,7 @@ def contract_approve(*, agency, actor: User, contract: Contract) -> Contract:
                 also={"member_status": (member.status, status),
                       "service_status": (member.service_status, service_status)})  # fmt: skip
     Member.objects.filter(pk=member.pk).update(status=status, service_status=service_status)
+    _mark_stale(agency, {local_day(agency, locked.decided_at)})  # the day's roll-up waits for this approval
     return locked
 
 
@@ -510,9 +516,15 @@ def entitlement_consume(*, agency, member: Member, kind: str, count: int = 1) ->
     contract = effective_contract(member=member, on=agency_today(agency))
     if contract is None:
         raise ValidationError(_("%(member)s has no effective contract.") % {"member": member})
-    updated = Contract.objects.filter(pk=contract.pk, **{f"{field}_used__lte": F(f"{field}_total") - count}).update(
-        **{f"{field}_used": F(f"{field}_used") + count}
-    )
+    # Still effective when counted: a refund or completion committing meanwhile stops it.
+    today = agency_today(agency)
+    updated = Contract.objects.filter(
+        pk=contract.pk,
+        status=Status.APPROVED,
+        service_start__lte=today,
+        service_end__gte=today,
+        **{f"{field}_used__lte": F(f"{field}_total") - count},
+    ).update(**{f"{field}_used": F(f"{field}_used") + count})
     if not updated:
         raise ValidationError(_("The contract's %(what)s are used up.") % {"what": Contract._meta.get_field(
             f"{field}_total").verbose_name})  # fmt: skip
@@ -665,6 +677,7 @@ def refund_approve(*, agency, actor: User, refund: Refund, note: str = "") -> Re
     locked.status, locked.decided_by, locked.decided_at = Refund.Status.APPROVED, actor, timezone.now()
     locked.decision_note = note.strip()[:200]
     locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    _mark_stale(agency, {local_day(agency, locked.decided_at)})
     refunded = contract.refunded_amount
     _event(agency, contract, ContractEvent.Kind.REFUND_APPROVED, actor, before={"refunded": refunded},
            after={"refunded": refunded + locked.amount, "refund": locked.number}, note=note)  # fmt: skip

@@ -214,7 +214,12 @@ def workflow_settings_save(*, agency, actor: User, settings: ServiceWorkflowSett
 
 def member_in_aftersale(member: Member) -> bool:
     """Whether the member is in after-sale service: signed, in service or paused, with an after-sale matchmaker."""
-    return member.status in AFTERSALE_STATUSES and member.aftersale_owner_id is not None
+    return (
+        member.status in AFTERSALE_STATUSES
+        and member.aftersale_owner_id is not None
+        # A contract refunded, completed or expired ends the service: nothing is due any more.
+        and member.service_status not in (ServiceStatus.FINISHED, ServiceStatus.EXPIRED)
+    )
 
 
 def _stage_move(

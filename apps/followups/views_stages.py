@@ -49,7 +49,7 @@ def stage_move(request, pk):
     return render(request, "followups/service_stage.html", {"member": member, "form": form}, status=status)
 
 
-@staff_permission_required("matchmakers.view_followups")
+@staff_permission_required("matchmakers.view_members", "matchmakers.view_followups")
 def overdue_service(request):
     """Overdue service steps: the user's own, and those escalated from the staff below them."""
     mine = overdue_stages_mine(user=request.user)

@@ -272,7 +272,7 @@ def profile_of(member) -> MatchProfile | None:
 def candidate_ids(*, agency, member, today: datetime.date | None = None) -> list[int]:
     """The floor: every candidate passing both directions' hard criteria, ids only, unordered."""
     me = profile_of(member)
-    if me is None or me.birth_date is None:
+    if me is None or not me.eligible:
         return []
     today = today or timezone.localdate()
     where, params = _hard_filter(me, age_on(me.birth_date, today), today)
@@ -314,11 +314,16 @@ def _scored(me: MatchProfile, today: datetime.date, weights_: dict, *, only: int
     return result
 
 
+def is_matchable(member) -> bool:
+    """Whether the member is looking at all: the same eligibility that makes someone a candidate."""
+    return MatchProfile.objects.filter(agency_id=member.agency_id, member_id=member.pk, eligible=True).exists()
+
+
 def top_candidates(*, agency, member, limit: int = 20, offset: int = 0, today: datetime.date | None = None,
                    weights_: dict | None = None) -> list[Candidate]:  # fmt: skip
     """The best `limit` candidates by score (ties by member id), with both directional satisfactions."""
     me = profile_of(member)
-    if me is None or me.birth_date is None:
+    if me is None or not me.eligible:  # paused, finished, abandoned or without a birth date
         return []
     return _scored(me, today or timezone.localdate(), weights_ or weights(agency), limit=limit, offset=offset)
 
@@ -326,7 +331,7 @@ def top_candidates(*, agency, member, limit: int = 20, offset: int = 0, today: d
 def pair(*, agency, member, candidate, today: datetime.date | None = None) -> Candidate | None:
     """One pair scored from the member's side, or None when it fails either side's hard criteria."""
     me = profile_of(member)
-    if me is None or me.birth_date is None:
+    if me is None or not me.eligible:
         return None
     found = _scored(me, today or timezone.localdate(), weights(agency), only=candidate.pk, limit=1)
     return found[0] if found else None

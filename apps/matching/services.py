@@ -68,10 +68,14 @@ def recommend(*, agency, actor: User, member: Member, candidate: Member, reason:
     list(Member.objects.filter(pk__in=[member.pk, candidate.pk]).order_by("pk").select_for_update())
     if Recommendation.objects.filter(member__in=[member, candidate], candidate__in=[member, candidate]).exists():
         raise ValidationError(_("These two have been recommended to each other already."))
+    if not engine.is_matchable(member):
+        raise ValidationError(_("%(member)s is not in service (paused, finished or abandoned, or without a date "
+                                "of birth): nobody is recommended to them now.") % {"member": member.name})  # fmt: skip
     found = engine.pair(agency=agency, member=member, candidate=candidate)
     if found is None:
-        raise ValidationError(_("%(candidate)s does not meet %(member)s's criteria, or the other way round.")
-                              % {"candidate": candidate.name, "member": member.name})  # fmt: skip
+        # Said without the candidate's name: the user may not be allowed to know who that is.
+        raise ValidationError(_("This candidate does not meet %(member)s's criteria, or the other way round.")
+                              % {"member": member.name})  # fmt: skip
     entitlement_consume(agency=agency, member=member, kind="recommendation")
     recommendation = Recommendation.objects.create(
         agency=agency, member=member, candidate=candidate, score=found.score, reason=reason, recommended_by=actor
@@ -113,7 +117,7 @@ def respond(*, agency, actor: User, recommendation: Recommendation, side: str, a
     )
     whose = locked.member if side == "member" else locked.candidate
     if not _sees(actor, whose):
-        raise PermissionDenied(_("Only %(name)s's matchmakers record their answer.") % {"name": whose.name})
+        raise PermissionDenied(_("Only that member's matchmakers record their answer."))
     allowed, to = TRANSITIONS[(side, accepted)]
     if locked.status not in allowed:
         raise ValidationError(_("This recommendation is %(status)s; that answer does not fit now.")

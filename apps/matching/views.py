@@ -68,8 +68,7 @@ def recommend(request, pk, candidate_pk):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("%(candidate)s has been recommended to %(member)s.")
-                             % {"candidate": candidate.name, "member": member.name})  # fmt: skip
+            messages.success(request, _("The candidate has been recommended to %(member)s.") % {"member": member.name})
             return redirect("matching:library", pk=member.pk)
     else:
         messages.error(request, _("The recommendation was not saved: %(errors)s") % {"errors": errors_sentence(form)})

@@ -208,7 +208,10 @@ def test_results_are_recorded_only_after_the_appointment_started(agency, team, p
 
 @pytest.mark.parametrize("closing", ["done", "cancelled", "no_show"])
 def test_a_closed_appointment_cannot_change_state_again(agency, team, pair, closing):
-    appointment = move_to_past(book(agency, team["matchmaker"], *pair))
+    appointment = book(agency, team["matchmaker"], *pair)
+    if closing == "cancelled":  # cancelled before the time; held and no-show after it
+        act(agency, services.appointment_cancel, actor=team["matchmaker"], appointment=appointment)
+    appointment = move_to_past(appointment)
     close = {
         "done": lambda: act(agency, services.appointment_complete, actor=team["matchmaker"], appointment=appointment),
         "cancelled": lambda: act(agency, services.appointment_cancel, actor=team["matchmaker"],
@@ -216,7 +219,8 @@ def test_a_closed_appointment_cannot_change_state_again(agency, team, pair, clos
         "no_show": lambda: act(agency, services.appointment_no_show, actor=team["matchmaker"],
                                appointment=appointment, absent="both"),
     }  # fmt: skip
-    close[closing]()
+    if closing != "cancelled":
+        close[closing]()
     for name, again in close.items():
         with pytest.raises(ValidationError, match="already"):
             again()
@@ -300,3 +304,11 @@ def test_both_members_timelines_show_every_change(agency, team, pair):
             assert titles[0].endswith("Cancelled") and titles[1].endswith("Booked")
         no_right = UserFactory(agency=agency, perms=["matchmakers.view_members"])
         assert not [e for e in member_timeline(member=member_a, user=no_right) if e.kind == "appointment"]
+
+
+def test_once_the_time_has_come_an_appointment_is_held_or_missed_not_cancelled(agency, team, pair):
+    appointment = move_to_past(book(agency, team["matchmaker"], *pair))
+    with pytest.raises(ValidationError, match="time has passed"):
+        act(agency, services.appointment_cancel, actor=team["matchmaker"], appointment=appointment)
+    appointment.refresh_from_db()
+    assert appointment.status == "planned" and (used(pair[0]), used(pair[1])) == (1, 1)

@@ -284,7 +284,7 @@ def test_the_public_pages_show_only_this_agencys_published_stories_with_masked_n
 def test_public_photos_appear_once_reencoded(agency, team):
     published = story(agency, team, published=True)
     with agency_context(agency):
-        photo = services.story_photos_add(agency=agency, actor=team["matchmaker"], story=published,
+        photo = services.story_photos_add(agency=agency, actor=team["publisher"], story=published,
                                           images=[upload()])[0]  # fmt: skip  # the task has not run yet
     visitor = agency_client(agency)
     assert photo.image.url not in visitor.get(public_url("detail", published.pk)).text
@@ -302,3 +302,14 @@ def test_the_public_list_query_count_is_constant(agency, team, django_assert_max
         story(agency, team, couple(agency, team, (f"甲{n}", f"乙{n}")), published=True)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(visitor.get(public_url("list")).context["page"]) == 9
+
+
+def test_changes_by_someone_who_may_not_publish_take_a_story_off_the_site(agency, team):
+    published = story(agency, team, published=True)
+    visitor = agency_client(agency)
+    assert visitor.get(public_url("detail", published.pk)).status_code == 200
+    with agency_context(agency):
+        services.story_photos_add(agency=agency, actor=team["matchmaker"], story=published, images=[upload()])
+    published.refresh_from_db()
+    assert not published.is_published
+    assert visitor.get(public_url("detail", published.pk)).status_code == 404

@@ -223,3 +223,24 @@ def test_a_candidates_main_photo_is_shown_to_matchmakers_who_cannot_open_the_rec
     assert client.get(reverse("members:photo", args=[world["him"].pk, 1])).status_code == 404  # not his record
     Member.unscoped.filter(pk=world["him"].pk).update(status="paused")  # not a candidate: no photo
     assert client.get(reverse("matching:candidate_photo", args=[world["him"].pk])).status_code == 404
+
+
+def test_a_member_out_of_service_is_not_matched_nor_recommended_to(agency, world):
+    Member.unscoped.filter(pk=world["her"].pk).update(status="success")
+    page = agency_client(agency, world["hers"]).get(reverse("matching:library", args=[world["her"].pk]))
+    assert page.context["suggestions"] == []
+    with pytest.raises(ValidationError, match="not in service"), agency_context(agency), translation.override("en"):
+        recommend(agency, world)
+    assert Contract.unscoped.get(member=world["her"]).recommendations_used == 0
+
+
+def test_messages_never_name_a_candidate_the_user_may_not_see(agency, world):
+    hidden = person(agency, "female", 60, owner=world["his"], name="秘密会员")  # no match for anyone here
+    client = agency_client(agency, world["hers"])
+    url = reverse("matching:recommend", args=[world["her"].pk, hidden.pk])
+    response = client.post(url, {"reason": "试试"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and "秘密会员" not in response.text
+    assert "This candidate does not meet" in response.text
+    ok = client.post(reverse("matching:recommend", args=[world["her"].pk, world["him"].pk]), {"reason": "合适"},
+                     follow=True)  # fmt: skip
+    assert "张明远" not in ok.text
