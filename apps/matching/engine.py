@@ -208,7 +208,7 @@ def _hard_filter(me: MatchProfile, my_age: int | None, today: datetime.date) -> 
         params["want_marital"] = me.pref_marital_mask
         where.append("c.marital_bit & %(want_marital)s <> 0")
     if not me.pref_accepts_children:
-        where.append("NOT c.has_children")
+        where.append("c.has_children = false")  # unknown (NULL) does not meet the wish
     if me.pref_city_codes:
         params["want_cities"] = list(me.pref_city_codes)
         where.append("c.residence_city = ANY(%(want_cities)s::int[])")

@@ -54,7 +54,7 @@ class MatchProfile(TenantModel):
     education = models.PositiveSmallIntegerField(null=True)
     income = models.PositiveSmallIntegerField(null=True)
     marital_bit = models.PositiveSmallIntegerField(default=0)
-    has_children = models.BooleanField(default=False)
+    has_children = models.BooleanField(null=True)  # None: not known, which meets no wish about it
     residence_province = models.PositiveIntegerField(null=True)
     residence_city = models.PositiveIntegerField(null=True)
     native_city = models.PositiveIntegerField(null=True)

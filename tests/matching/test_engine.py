@@ -219,3 +219,13 @@ def test_profiles_follow_members_and_preferences(agency):
     assert (profile.pref_age_min, profile.pref_age_max) == (0, 255) and profile.pref_city_codes == []
     Member.unscoped.filter(pk=her.pk).delete()
     assert not MatchProfile.unscoped.filter(member_id=her.pk).exists()
+
+
+def test_unknown_children_do_not_meet_a_no_children_wish(agency):
+    him = person(agency, "male", 30, children="")
+    her = person(agency, "female", 28)
+    assert found(agency, her) == [him.pk]
+    wants(her, accepts_children=False)
+    assert found(agency, her) == [] and found(agency, him) == []
+    Member.unscoped.filter(pk=him.pk).update(children="none")
+    assert found(agency, her) == [him.pk]

@@ -34,7 +34,8 @@ CREATE FUNCTION matching_profile_refresh(ids bigint[]) RETURNS void LANGUAGE sql
          m.birth_date IS NOT NULL AND m.status NOT IN ('paused', 'success', 'abandoned')
            AND m.service_status NOT IN ('paused', 'finished'),
          m.height_cm, m.education, m.income, matching_marital_bit(m.marital_status),
-         m.children NOT IN ('', 'none'), matching_code(m.residence_province), matching_code(m.residence_city),
+         CASE WHEN m.children = '' THEN NULL ELSE m.children <> 'none' END,
+         matching_code(m.residence_province), matching_code(m.residence_city),
          matching_code(m.native_city), m.tag_ids,
          COALESCE(p.age_min, 0), COALESCE(p.age_max, 255), COALESCE(p.height_min, 0), COALESCE(p.height_max, 999),
          COALESCE(p.education_min, 0), COALESCE(p.income_min, 0),
