@@ -7,7 +7,6 @@ timelines show. A success story may only be published once both members consente
 constraint stands behind the service's rule.
 """
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -15,17 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.agencies.models import TenantModel
+from apps.core.fields import user_field
 from apps.core.uploads import random_upload_name, validate_image_upload
 from apps.finance.models import Contract
 from apps.matching.models import Recommendation
 from apps.members.models import Member
-
-
-def _user_field(verbose_name, **kwargs):
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False,
-        verbose_name=verbose_name, **kwargs,
-    )  # fmt: skip
 
 
 def _member_field(verbose_name, related_name):
@@ -68,9 +61,9 @@ class Appointment(TenantModel):
     note = models.TextField(_("note"), blank=True)
     # The after-sale matchmakers of the two members when it was booked: later hand-overs do not
     # rewrite who arranged a past meeting.
-    matchmaker_a = _user_field(_("matchmaker of the first member"), null=True, blank=True)
-    matchmaker_b = _user_field(_("matchmaker of the second member"), null=True, blank=True)
-    arranged_by = _user_field(_("arranged by"))
+    matchmaker_a = user_field(_("matchmaker of the first member"), null=True, blank=True)
+    matchmaker_b = user_field(_("matchmaker of the second member"), null=True, blank=True)
+    arranged_by = user_field(_("arranged by"))
     # The contracts the booking counted against; a cancellation gives the appointment back to them.
     contract_a = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+", db_index=False)
     contract_b = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -79,7 +72,7 @@ class Appointment(TenantModel):
     outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
     created_at = models.DateTimeField(_("booked at"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    closed_by = _user_field(_("closed by"), null=True, blank=True)
+    closed_by = user_field(_("closed by"), null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         verbose_name = _("appointment")
@@ -125,7 +118,7 @@ class AppointmentFeedback(TenantModel):
     )
     text = models.TextField(_("what they said"), blank=True)
     wants_to_continue = models.BooleanField(_("wants to continue"))
-    recorded_by = _user_field(_("recorded by"))
+    recorded_by = user_field(_("recorded by"))
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
 
     class Meta(TenantModel.Meta):
@@ -155,7 +148,7 @@ class AppointmentEvent(TenantModel):
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(_("what"), max_length=12, choices=Kind.choices)
-    actor = _user_field(_("by"))
+    actor = user_field(_("by"))
     at = models.DateTimeField(_("when"), auto_now_add=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
 
@@ -178,15 +171,15 @@ class SuccessStory(TenantModel):
     text = models.TextField(_("story"), help_text=_("Shown on the public site. Do not write contact details here."))
     story_date = models.DateField(_("date"), help_text=_("The day they got engaged or married."))
     consent_a = models.BooleanField(_("the first member agreed to publication"), default=False)
-    consent_a_by = _user_field(_("consent recorded by"), null=True, blank=True)
+    consent_a_by = user_field(_("consent recorded by"), null=True, blank=True)
     consent_a_at = models.DateTimeField(_("consent recorded at"), null=True, blank=True)
     consent_b = models.BooleanField(_("the second member agreed to publication"), default=False)
-    consent_b_by = _user_field(_("consent recorded by"), null=True, blank=True)
+    consent_b_by = user_field(_("consent recorded by"), null=True, blank=True)
     consent_b_at = models.DateTimeField(_("consent recorded at"), null=True, blank=True)
     is_published = models.BooleanField(_("published"), default=False)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
-    published_by = _user_field(_("published by"), null=True, blank=True)
-    created_by = _user_field(_("written by"))
+    published_by = user_field(_("published by"), null=True, blank=True)
+    created_by = user_field(_("written by"))
     created_at = models.DateTimeField(_("written at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -9,16 +9,11 @@ from django.http import Http404
 from django.shortcuts import render
 
 from apps.agencies.selectors import site_settings_get
+from apps.core.templatetags.matchcrm import mask_name
 
 from .selectors import public_story_list
 
 PAGE_SIZE = 12
-
-
-def mask_name(name: str) -> str:
-    """The first character and two stars, whatever the name's length: 王五 and 王小明 both read 王**."""
-    name = (name or "").strip()
-    return f"{name[0]}**" if name else "**"
 
 
 def _public(story):

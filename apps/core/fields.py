@@ -104,3 +104,15 @@ class EncryptedCharField(models.Field):
     def _label(self) -> str:
         model = getattr(self, "model", None)
         return f"{model._meta.label}.{self.name}" if model else self.__class__.__name__
+
+
+def user_field(verbose_name, **kwargs) -> models.ForeignKey:
+    """A foreign key to a staff user who did something (entered, approved, recorded …).
+
+    PROTECT keeps the record of who acted; no reverse accessor and no index of its own (tables put
+    the agency first in the indexes they need).
+    """
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False,
+        verbose_name=verbose_name, **kwargs,
+    )  # fmt: skip

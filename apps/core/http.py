@@ -1,5 +1,7 @@
 import ipaddress
 
+from django.utils.http import url_has_allowed_host_and_scheme
+
 
 def client_ip(request) -> str | None:
     """The client's address as recorded in logs and rate limits; None when it is not an IP."""
@@ -7,3 +9,12 @@ def client_ip(request) -> str | None:
         return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR") or ""))
     except ValueError:
         return None
+
+
+def next_url(request, fallback: str) -> str:
+    """The POSTed `next` page when it is on this site, else `fallback` (never an open redirect)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):  # fmt: skip
+        return target
+    return fallback

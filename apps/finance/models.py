@@ -13,17 +13,12 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.agencies.models import TenantModel
+from apps.core.fields import user_field
 from apps.members.models import Member
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 CENT = Decimal("0.01")
 
-
-def _user_field(verbose_name, **kwargs):
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False,
-        verbose_name=verbose_name, **kwargs,
-    )  # fmt: skip
 
 
 class FinanceSettings(TenantModel):
@@ -130,7 +125,7 @@ class Contract(TenantModel):
                                     default=PaymentType.FULL)  # fmt: skip
     service_start = models.DateField(_("service starts"))
     service_end = models.DateField(_("service ends"))
-    salesperson = _user_field(_("salesperson"))
+    salesperson = user_field(_("salesperson"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     notes = models.TextField(_("notes"), blank=True)
     reject_reason = models.CharField(_("reason for rejection"), max_length=200, blank=True)
@@ -146,10 +141,10 @@ class Contract(TenantModel):
     paid_amount = models.DecimalField(_("paid (confirmed)"), **MONEY, default=Decimal("0"))
     refunded_amount = models.DecimalField(_("refunded"), **MONEY, default=Decimal("0"))
 
-    created_by = _user_field(_("entered by"))
+    created_by = user_field(_("entered by"))
     created_at = models.DateTimeField(_("entered at"), auto_now_add=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
-    decided_by = _user_field(_("reviewed by"), null=True, blank=True)
+    decided_by = user_field(_("reviewed by"), null=True, blank=True)
     decided_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
@@ -262,9 +257,9 @@ class Payment(TenantModel):
                                  help_text=_("The bank, WeChat Pay or Alipay transaction number."))  # fmt: skip
     note = models.CharField(_("note"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RECORDED)
-    recorded_by = _user_field(_("recorded by"))
+    recorded_by = user_field(_("recorded by"))
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    confirmed_by = _user_field(_("confirmed by"), null=True, blank=True)
+    confirmed_by = user_field(_("confirmed by"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     reject_reason = models.CharField(_("reason"), max_length=200, blank=True)
 
@@ -304,9 +299,9 @@ class Refund(TenantModel):
     amount = models.DecimalField(_("amount (yuan)"), **MONEY)
     reason = models.TextField(_("reason"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.APPLIED)
-    applied_by = _user_field(_("applied by"))
+    applied_by = user_field(_("applied by"))
     applied_at = models.DateTimeField(_("applied at"), auto_now_add=True)
-    decided_by = _user_field(_("decided by"), null=True, blank=True)
+    decided_by = user_field(_("decided by"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
 
@@ -356,7 +351,7 @@ class ContractEvent(TenantModel):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
     contract_number = models.CharField(_("contract number"), max_length=40)
     kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
-    actor = _user_field(_("by"), null=True, blank=True)  # None: the system (e.g. the expiry job)
+    actor = user_field(_("by"), null=True, blank=True)  # None: the system (e.g. the expiry job)
     at = models.DateTimeField(_("when"), auto_now_add=True)
     before = models.JSONField(_("before"), default=dict, blank=True)
     after = models.JSONField(_("after"), default=dict, blank=True)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_service_errors, errors_sentence
+from apps.core.http import next_url
 from apps.matchmakers.decorators import staff_permission_required
 from apps.matchmakers.models import User
 from apps.matchmakers.selectors import staff_below
@@ -302,11 +303,6 @@ def refund_create(request, pk):
                   status=400)  # fmt: skip
 
 
-def _next_url(request, fallback):
-    target = request.POST.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else fallback
-
-
 @staff_permission_required("matchmakers.view_payments")
 def payment_list(request):
     """Payments (F-G3): the last 7 days, the last month or all, with the manual's search fields."""
@@ -343,7 +339,7 @@ def payment_action(request, pk, action):
             raise Http404
     except ValidationError as error:
         _service_error(request, error)
-    return redirect(_next_url(request, reverse("finance:payments")))
+    return redirect(next_url(request, reverse("finance:payments")))
 
 
 @staff_permission_required("matchmakers.view_refunds")
@@ -377,7 +373,7 @@ def refund_action(request, pk, action):
             raise Http404
     except ValidationError as error:
         _service_error(request, error)
-    return redirect(_next_url(request, reverse("finance:refunds")))
+    return redirect(next_url(request, reverse("finance:refunds")))
 
 
 # --- packages and settings -------------------------------------------------------------------------

@@ -1,22 +1,11 @@
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.agencies.models import TenantModel
+from apps.core.fields import user_field
 from apps.core.validators import mobile_phone_validator
 from apps.members.models import Member
-
-
-def _user_field(verbose_name, **kwargs):
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        verbose_name=verbose_name,
-        **kwargs,
-    )
 
 
 class FollowUp(TenantModel):
@@ -40,7 +29,7 @@ class FollowUp(TenantModel):
         SITE = "site", _("Public site")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="followups", db_index=False)
-    author = _user_field(_("by"), null=True, blank=True)
+    author = user_field(_("by"), null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.FOLLOWUP)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     content = models.TextField(_("content"))
@@ -67,9 +56,9 @@ class Assignment(TenantModel):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="assignments", db_index=False)
     role = models.CharField(_("as"), max_length=10, choices=Role.choices)
-    from_user = _user_field(_("from"), null=True, blank=True)
-    to_user = _user_field(_("to"), null=True, blank=True)
-    assigned_by = _user_field(_("by"))
+    from_user = user_field(_("from"), null=True, blank=True)
+    to_user = user_field(_("to"), null=True, blank=True)
+    assigned_by = user_field(_("by"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
@@ -102,14 +91,14 @@ class Consultation(TenantModel):
     phone = models.CharField(_("mobile phone"), max_length=11, validators=[mobile_phone_validator])
     message = models.TextField(_("message"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    assigned_to = _user_field(_("assigned to"), null=True, blank=True)
+    assigned_to = user_field(_("assigned to"), null=True, blank=True)
     member = models.ForeignKey(
         Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
         verbose_name=_("member"),
     )  # fmt: skip
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     close_reason = models.CharField(_("reason for closing"), max_length=200, blank=True)
-    handled_by = _user_field(_("handled by"), null=True, blank=True)
+    handled_by = user_field(_("handled by"), null=True, blank=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
     created_at = models.DateTimeField(_("received at"), auto_now_add=True)
 
@@ -183,7 +172,7 @@ class ServiceStageChange(TenantModel):
     to_stage = models.CharField(_("to"), max_length=20, choices=ServiceStage.Stage.choices)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
-    changed_by = _user_field(_("by"), null=True, blank=True)
+    changed_by = user_field(_("by"), null=True, blank=True)
     changed_at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta(TenantModel.Meta):

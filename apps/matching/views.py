@@ -7,10 +7,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import errors_sentence
+from apps.core.http import next_url
 from apps.matchmakers.decorators import staff_permission_required
 from apps.members.models import Member, MemberPhoto
 from apps.members.selectors import member_get
@@ -95,10 +97,7 @@ def answer(request, pk, side, verdict):
         messages.error(request, str(error))
     else:
         messages.success(request, _("The answer has been recorded."))
-    target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect("matching:recommendations")
+    return redirect(next_url(request, reverse("matching:recommendations")))
 
 
 @staff_permission_required(*VIEW)

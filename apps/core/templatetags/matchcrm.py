@@ -46,6 +46,7 @@ def age(birth_date) -> int | str:
 
 @register.filter
 def mask_name(value: str) -> str:
-    """王** : the family name only, for people the viewer may not identify (match results)."""
-    value = value or ""
-    return f"{value[:1]}{'*' * max(1, len(value) - 1)}" if value else ""
+    """王** : the first character and two stars whatever the length (which would say something too),
+    for people the viewer may not identify: match results, public success stories."""
+    value = (value or "").strip()
+    return f"{value[0]}**" if value else "**"
