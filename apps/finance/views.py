@@ -303,6 +303,26 @@ def refund_create(request, pk):
                   status=400)  # fmt: skip
 
 
+def _decide(request, action, *, accept_action, accept, reject, accepted, rejected, no_reason) -> None:
+    """Finance's decision on a payment or a refund: accept it (with an optional note), or reject it
+    with a reason; the outcome, or why not, becomes a message."""
+    try:
+        if action == accept_action:
+            accept(request.POST.get("reason", ""))
+            messages.success(request, accepted)
+        elif action == "reject":
+            form = ReasonForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, no_reason)
+                return
+            reject(form.cleaned_data["reason"])
+            messages.success(request, rejected)
+        else:
+            raise Http404
+    except ValidationError as error:
+        _service_error(request, error)
+
+
 @staff_permission_required("matchmakers.view_payments")
 def payment_list(request):
     """Payments (F-G3): the last 7 days, the last month or all, with the manual's search fields."""
@@ -323,22 +343,15 @@ def payment_action(request, pk, action):
     payment = selectors.payment_list(user=request.user).filter(pk=pk).first()
     if payment is None:
         raise Http404
-    try:
-        if action == "confirm":
-            services.payment_confirm(agency=request.agency, actor=request.user, payment=payment)
-            messages.success(request, _("Payment %(number)s is confirmed.") % {"number": payment})
-        elif action == "reject":
-            form = ReasonForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, _("Say why the payment is not accepted."))
-            else:
-                services.payment_reject(agency=request.agency, actor=request.user, payment=payment,
-                                        reason=form.cleaned_data["reason"])  # fmt: skip
-                messages.success(request, _("Payment %(number)s is marked as not received.") % {"number": payment})
-        else:
-            raise Http404
-    except ValidationError as error:
-        _service_error(request, error)
+    agency, actor = request.agency, request.user
+    _decide(
+        request, action, accept_action="confirm",
+        accept=lambda note: services.payment_confirm(agency=agency, actor=actor, payment=payment),
+        reject=lambda reason: services.payment_reject(agency=agency, actor=actor, payment=payment, reason=reason),
+        accepted=_("Payment %(number)s is confirmed.") % {"number": payment},
+        rejected=_("Payment %(number)s is marked as not received.") % {"number": payment},
+        no_reason=_("Say why the payment is not accepted."),
+    )  # fmt: skip
     return redirect(next_url(request, reverse("finance:payments")))
 
 
@@ -356,23 +369,15 @@ def refund_action(request, pk, action):
     refund = selectors.refund_list(user=request.user).filter(pk=pk).first()
     if refund is None:
         raise Http404
-    try:
-        if action == "approve":
-            services.refund_approve(agency=request.agency, actor=request.user, refund=refund,
-                                    note=request.POST.get("reason", ""))  # fmt: skip
-            messages.success(request, _("Refund %(number)s is approved.") % {"number": refund})
-        elif action == "reject":
-            form = ReasonForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, _("Say why the refund is rejected."))
-            else:
-                services.refund_reject(agency=request.agency, actor=request.user, refund=refund,
-                                       note=form.cleaned_data["reason"])  # fmt: skip
-                messages.success(request, _("Refund %(number)s is rejected.") % {"number": refund})
-        else:
-            raise Http404
-    except ValidationError as error:
-        _service_error(request, error)
+    agency, actor = request.agency, request.user
+    _decide(
+        request, action, accept_action="approve",
+        accept=lambda note: services.refund_approve(agency=agency, actor=actor, refund=refund, note=note),
+        reject=lambda reason: services.refund_reject(agency=agency, actor=actor, refund=refund, note=reason),
+        accepted=_("Refund %(number)s is approved.") % {"number": refund},
+        rejected=_("Refund %(number)s is rejected.") % {"number": refund},
+        no_reason=_("Say why the refund is rejected."),
+    )  # fmt: skip
     return redirect(next_url(request, reverse("finance:refunds")))
 
 
