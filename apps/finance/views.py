@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.core.forms import apply_service_errors, errors_sentence
+from apps.core.forms import apply_service_errors, errors_sentence, form_page
 from apps.core.http import next_url
 from apps.matchmakers.decorators import staff_permission_required
 from apps.matchmakers.models import User
@@ -394,33 +394,34 @@ def package_list(request):
 def package_edit(request, pk=None):
     package = get_object_or_404(ServicePackage, agency=request.agency, pk=pk) if pk else ServicePackage()
     form = PackageForm(request.POST or None, instance=package)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.package_save(agency=request.agency, actor=request.user, package=form.instance)
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
-                messages.success(request, _("The package %(name)s has been saved.") % {"name": form.instance})
-                return redirect("finance:packages")
-        status = 400
-    return render(request, "finance/package_form.html", {"form": form, "package": package}, status=status)
+
+    def saved():
+        messages.success(request, _("The package %(name)s has been saved.") % {"name": form.instance})
+        return redirect("finance:packages")
+
+    return form_page(
+        request,
+        form,
+        template="finance/package_form.html",
+        context={"package": package},
+        on_saved=saved,
+        save=lambda: services.package_save(agency=request.agency, actor=request.user, package=form.instance),
+    )
 
 
 @staff_permission_required("matchmakers.edit_settings")
 def finance_settings(request):
     settings = services.settings_for(request.agency)
     form = FinanceSettingsForm(request.POST or None, instance=settings)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.finance_settings_save(agency=request.agency, actor=request.user, settings=form.instance)
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
-                messages.success(request, _("The finance settings have been saved."))
-                return redirect("finance:settings")
-        status = 400
-    return render(request, "finance/settings.html", {"form": form}, status=status)
+
+    def saved():
+        messages.success(request, _("The finance settings have been saved."))
+        return redirect("finance:settings")
+
+    return form_page(
+        request,
+        form,
+        template="finance/settings.html",
+        on_saved=saved,
+        save=lambda: services.finance_settings_save(agency=request.agency, actor=request.user, settings=form.instance),
+    )

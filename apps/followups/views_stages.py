@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core.forms import apply_service_errors
+from apps.core.forms import apply_service_errors, form_page
 from apps.matchmakers.decorators import staff_permission_required
 from apps.members.selectors import member_get
 
@@ -64,15 +64,15 @@ def workflow_settings(request):
     """The agency's deadline for each service stage."""
     settings = services.workflow_settings_for(request.agency)
     form = WorkflowSettingsForm(request.POST or None, instance=settings)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.workflow_settings_save(agency=request.agency, actor=request.user, settings=form.instance)
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
-                messages.success(request, _("The service deadlines have been saved."))
-                return redirect("followups:workflow_settings")
-        status = 400
-    return render(request, "followups/workflow_settings.html", {"form": form}, status=status)
+
+    def saved():
+        messages.success(request, _("The service deadlines have been saved."))
+        return redirect("followups:workflow_settings")
+
+    return form_page(
+        request,
+        form,
+        template="followups/workflow_settings.html",
+        on_saved=saved,
+        save=lambda: services.workflow_settings_save(agency=request.agency, actor=request.user, settings=form.instance),
+    )

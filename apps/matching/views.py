@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.core.forms import errors_sentence
+from apps.core.forms import errors_sentence, form_page
 from apps.core.http import next_url
 from apps.matchmakers.decorators import staff_permission_required
 from apps.members.models import Member, MemberPhoto
@@ -131,17 +131,18 @@ def candidate_photo(request, pk):
 @staff_permission_required("matchmakers.edit_settings")
 def match_settings(request):
     """The agency's match score weights."""
-    settings, _created = MatchSettings.objects.get_or_create(agency=request.agency)
+    # The defaults until the agency saves its own (a page view writes nothing).
+    settings = MatchSettings.objects.filter(agency=request.agency).first() or MatchSettings(agency=request.agency)
     form = MatchSettingsForm(request.POST or None, instance=settings)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.settings_save(agency=request.agency, actor=request.user, settings=form.instance)
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                messages.success(request, _("The match score weights have been saved."))
-                return redirect("matching:settings")
-        status = 400
-    return render(request, "matching/settings.html", {"form": form}, status=status)
+
+    def saved():
+        messages.success(request, _("The match score weights have been saved."))
+        return redirect("matching:settings")
+
+    return form_page(
+        request,
+        form,
+        template="matching/settings.html",
+        on_saved=saved,
+        save=lambda: services.settings_save(agency=request.agency, actor=request.user, settings=form.instance),
+    )
