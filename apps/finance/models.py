@@ -20,7 +20,6 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 CENT = Decimal("0.01")
 
 
-
 class FinanceSettings(TenantModel):
     """How an agency numbers its contracts, payments and refunds, and when it is reminded of renewals.
 

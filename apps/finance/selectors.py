@@ -15,7 +15,7 @@ from apps.matchmakers.selectors import owner_ids_visible_to
 from apps.members.models import MemberShare
 from apps.members.selectors import OWNER_FIELDS as MEMBER_OWNER_FIELDS
 
-from .models import Contract, ContractEvent, Instalment, Payment, Refund, ServicePackage
+from .models import Contract, ContractEvent, Instalment, Payment, Refund
 
 AUDIT_PERMS = ("matchmakers.audit_contracts", "matchmakers.audit_payments", "matchmakers.audit_refunds")
 
@@ -99,10 +99,6 @@ def member_contracts(*, member) -> list[Contract]:
         .select_related("package", "salesperson")
         .order_by("-service_start", "-id")
     )
-
-
-def package_choices(*, agency) -> QuerySet[ServicePackage]:
-    return ServicePackage.objects.filter(agency=agency, is_active=True).order_by("price", "name")
 
 
 @dataclass

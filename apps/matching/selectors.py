@@ -97,15 +97,3 @@ def stats_of(*, member: Member) -> dict:
     )
     return {"matched": stats.matched_count if stats else 0, "last_matched_at": stats.last_matched_at if stats else None,
             **counts}  # fmt: skip
-
-
-def contacts_released(*, user, candidate: Member) -> bool:
-    """Whether the user may see the candidate's contacts: theirs to see, or a pair both sides accepted."""
-    visible = member_visible_list(user=user).values("pk")
-    return (
-        member_visible_list(user=user).filter(pk=candidate.pk).exists()
-        or Recommendation.objects.filter(
-            Q(member__in=visible, candidate=candidate) | Q(candidate__in=visible, member=candidate),
-            status__in=Recommendation.BOTH_ACCEPTED,
-        ).exists()
-    )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.finance.services import entitlement_consume
+from apps.followups.services import stage_enter
 from apps.matchmakers.models import User
 from apps.members.models import Member
 from apps.members.selectors import member_visible_list
@@ -81,17 +82,9 @@ def recommend(*, agency, actor: User, member: Member, candidate: Member, reason:
         agency=agency, member=member, candidate=candidate, score=found.score, reason=reason, recommended_by=actor
     )
     _count(agency, [member.pk, candidate.pk], column="recommended_count")
-    _stage_enter(agency, member, actor)
-    return recommendation
-
-
-def _stage_enter(agency, member, actor) -> None:
-    """The member's service moves on to "first recommendation" (F-F9) when that workflow exists."""
-    try:
-        from apps.followups.services import stage_enter  # noqa: PLC0415 - optional coupling to the workflow
-    except ImportError:
-        return
+    # The member's service moves on to "first recommendation" (F-F9).
     stage_enter(agency=agency, member=member, stage="first_recommendation", actor=actor)
+    return recommendation
 
 
 TRANSITIONS = {
