@@ -10,11 +10,9 @@ The public forms are rate limited per IP address and per phone, per agency, with
 Django cache (Redis).
 """
 
-import hashlib
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -22,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.agencies.sequences import sequence_next
+from apps.core import ratelimit
 from apps.core.validators import normalize_mobile
 from apps.matchmakers.models import User
 from apps.matchmakers.selectors import owner_ids_visible_to
@@ -49,44 +48,21 @@ PHONE_LIMIT = (3, 60 * 60)
 
 
 def _rate_key(agency, form: str, kind: str, value: str) -> str:
-    digest = hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]
-    return f"intake-rate:{agency.pk}:{form}:{kind}:{digest}"
-
-
-def _count(key: str) -> int:
-    try:
-        return int(cache.get(key) or 0)
-    except Exception:  # a cache outage must not take the public site down: fail open
-        logger.warning("rate-limit counter unavailable", exc_info=True)
-        return 0
-
-
-def _hit(key: str, window: int) -> int:
-    """Add one to a fixed-window counter and return the new value."""
-    try:
-        try:
-            cache.add(key, 0, timeout=window)
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr: start a new window
-            cache.set(key, 1, timeout=window)
-            return 1
-    except Exception:  # a cache outage must not take the public site down: fail open
-        logger.warning("rate-limit counter unavailable", exc_info=True)
-        return 0
+    return ratelimit.rate_key("intake", agency.pk, form, kind, value)
 
 
 def intake_blocked_minutes(*, agency, form: str, ip: str) -> int:
     """Minutes to wait when this IP address has used up its submissions, else 0 (nothing counted)."""
     limit, window = IP_LIMIT
-    return window // 60 if _count(_rate_key(agency, form, "ip", ip)) >= limit else 0
+    return window // 60 if ratelimit.count(_rate_key(agency, form, "ip", ip)) >= limit else 0
 
 
 def intake_consume(*, agency, form: str, ip: str, phone: str) -> int:
     """Count one accepted submission; minutes to wait when it is over a limit (then write nothing), else 0."""
     ip_limit, ip_window = IP_LIMIT
     phone_limit, phone_window = PHONE_LIMIT
-    over_phone = _hit(_rate_key(agency, form, "phone", phone), phone_window) > phone_limit
-    over_ip = _hit(_rate_key(agency, form, "ip", ip), ip_window) > ip_limit
+    over_phone = ratelimit.hit(_rate_key(agency, form, "phone", phone), phone_window) > phone_limit
+    over_ip = ratelimit.hit(_rate_key(agency, form, "ip", ip), ip_window) > ip_limit
     if over_phone:
         return phone_window // 60
     return ip_window // 60 if over_ip else 0
