@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.finance",
     "apps.matching",
     "apps.appointments",
+    "apps.portal",
     "apps.site",
     "apps.reports",
 ]
@@ -93,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.portal.auth.PortalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -116,6 +118,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.agencies.context_processors.agency",
+                "apps.portal.context_processors.portal",
+                "apps.messaging.context_processors.staff_messages",
             ],
         },
     },
@@ -227,6 +231,17 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "MatchCRM <noreply@localhost>")
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "apps.messaging.sms.ConsoleSmsBackend")
 SMS_FILE_PATH = Path(os.environ.get("SMS_FILE_PATH", VAR_DIR / "sms"))
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (development, browser tests).
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "mail"))
+# A failed email or SMS is retried with a growing delay (base × 4^n seconds), then marked failed.
+NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "4"))
+NOTIFICATION_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_BASE_SECONDS", "30"))
+# Alibaba Cloud SMS (SMS_BACKEND=apps.messaging.sms.AliyunSmsBackend); credentials: ALIYUN_SMS_* variables.
+ALIYUN_SMS_ENDPOINT = os.environ.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+
+# Member portal (issue 8): how long an invitation link and a password reset code stay valid.
+PORTAL_INVITATION_DAYS = int(os.environ.get("PORTAL_INVITATION_DAYS", "7"))
+PORTAL_RESET_CODE_MINUTES = int(os.environ.get("PORTAL_RESET_CODE_MINUTES", "10"))
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)
@@ -243,6 +258,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # Each agency's contract expiry and sales roll-up of the days just ended (in TIME_ZONE).
     "finance-nightly": {"task": "apps.finance.tasks.finance_nightly_all", "schedule": crontab(hour=0, minute=30)},
+    # Messages whose delivery task was lost (worker restart) are queued again (F-H3).
+    "notifications-requeue": {
+        "task": "apps.messaging.tasks.notifications_requeue_due_all",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 LOGGING = {

@@ -18,7 +18,11 @@ urlpatterns = [
     path("staff/finance/", include("apps.finance.urls")),
     path("staff/", include("apps.matching.urls")),
     path("staff/", include("apps.appointments.urls")),
+    path("staff/", include("apps.portal.urls_staff")),
     path("stories/", include("apps.appointments.urls_public")),
+    path("portal/messages/", include("apps.messaging.urls_portal")),
+    path("portal/members/", include("apps.appointments.urls_portal")),
+    path("portal/", include("apps.portal.urls")),
     path("", include("apps.site.urls")),
     *common_urlpatterns,
 ]

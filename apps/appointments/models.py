@@ -71,6 +71,9 @@ class Appointment(TenantModel):
     absent = models.CharField(_("who did not come"), max_length=10, choices=Absent.choices, blank=True)
     outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
     created_at = models.DateTimeField(_("booked at"), auto_now_add=True)
+    # Each member confirms in the portal that they will come (F-F5); empty until they do.
+    confirmed_a_at = models.DateTimeField(_("first member confirmed at"), null=True, blank=True)
+    confirmed_b_at = models.DateTimeField(_("second member confirmed at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = user_field(_("closed by"), null=True, blank=True)
 
@@ -108,7 +111,8 @@ class Appointment(TenantModel):
 
 
 class AppointmentFeedback(TenantModel):
-    """What one member said after the meeting, as the matchmaker recorded it."""
+    """What one member said after the meeting: recorded by the matchmaker, or by the member in the portal
+    (then `recorded_by` is empty and `by_member` set)."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="feedback", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False,
@@ -118,7 +122,8 @@ class AppointmentFeedback(TenantModel):
     )
     text = models.TextField(_("what they said"), blank=True)
     wants_to_continue = models.BooleanField(_("wants to continue"))
-    recorded_by = user_field(_("recorded by"))
+    recorded_by = user_field(_("recorded by"), null=True, blank=True)
+    by_member = models.BooleanField(_("given by the member in the portal"), default=False)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
 
     class Meta(TenantModel.Meta):
@@ -128,6 +133,9 @@ class AppointmentFeedback(TenantModel):
             *TenantModel.Meta.constraints,
             models.UniqueConstraint(fields=["agency", "appointment", "member"], name="appointments_feedback_uniq"),
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="appointments_feedback_rating"),
+            models.CheckConstraint(
+                condition=Q(by_member=True) | Q(recorded_by__isnull=False), name="appointments_feedback_recorder"
+            ),
         ]
 
     def __str__(self):
@@ -145,10 +153,11 @@ class AppointmentEvent(TenantModel):
         NO_SHOW = "no_show", _("No-show")
         FEEDBACK = "feedback", _("Feedback recorded")
         OUTCOME = "outcome", _("Outcome recorded")
+        CONFIRMED = "confirmed", _("Confirmed by the member")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(_("what"), max_length=12, choices=Kind.choices)
-    actor = user_field(_("by"))
+    actor = user_field(_("by"), null=True, blank=True)  # empty: the member, in the portal
     at = models.DateTimeField(_("when"), auto_now_add=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
 
@@ -233,3 +242,70 @@ class StoryPhoto(TenantModel):
 
     def __str__(self):
         return self.caption or self.image.name
+
+
+class EntrustRequest(TenantModel):
+    """委托红娘 (F-F6): a member asks their matchmaker to arrange a meeting with a published member, or
+    to find someone like a couple in a success story.
+
+    open → assigned → recommended (a Recommendation was made from it) or declined (with a reason
+    the member reads in the portal).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("New")
+        ASSIGNED = "assigned", _("Assigned")
+        RECOMMENDED = "recommended", _("Recommended")
+        DECLINED = "declined", _("Declined")
+
+    CLOSED = (Status.RECOMMENDED, Status.DECLINED)
+
+    member = _member_field(_("asked by"), "entrust_requests")
+    target = models.ForeignKey(
+        Member, on_delete=models.CASCADE, null=True, blank=True, related_name="entrusted_by", db_index=False,
+        verbose_name=_("wants to meet"),
+    )  # fmt: skip
+    story = models.ForeignKey(
+        SuccessStory, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
+        verbose_name=_("success story"),
+    )  # fmt: skip
+    note = models.TextField(_("message to the matchmaker"), blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    assigned_to = user_field(_("handled by"), null=True, blank=True)
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
+        verbose_name=_("recommendation"),
+    )  # fmt: skip
+    decline_reason = models.CharField(_("reason"), max_length=300, blank=True,
+                                      help_text=_("The member reads this in the portal."))  # fmt: skip
+    created_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    decided_by = user_field(_("decided by"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("entrust request")
+        verbose_name_plural = _("entrust requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.CheckConstraint(condition=~Q(member=F("target")), name="appointments_entrust_not_self"),
+            models.CheckConstraint(
+                condition=Q(target__isnull=False) | Q(story__isnull=False), name="appointments_entrust_has_subject"
+            ),
+            # Asking twice to meet the same person while the first request is open is one request.
+            models.UniqueConstraint(
+                fields=["agency", "member", "target"], condition=Q(status__in=["open", "assigned"]),
+                name="appointments_entrust_one_open",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decline_reason=""), name="appointments_entrust_decline_reason"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "status", "-created_at"], name="appt_entrust_status_idx"),
+            models.Index(fields=["agency", "member", "-created_at"], name="appt_entrust_member_idx"),
+            models.Index(fields=["agency", "target"], name="appt_entrust_target_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id} → {self.target_id or self.story_id}"

@@ -10,11 +10,11 @@ import datetime
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, ExtractYear
 
-from apps.matching.models import Recommendation
-from apps.members.models import Member
+from apps.matching.models import MatchProfile, Recommendation
+from apps.members.models import Member, MemberPhoto
 from apps.members.selectors import member_list, member_visible_list
 
-from .models import Appointment, AppointmentEvent, AppointmentFeedback, StoryPhoto, SuccessStory
+from .models import Appointment, AppointmentEvent, AppointmentFeedback, EntrustRequest, StoryPhoto, SuccessStory
 
 Status = Appointment.Status
 
@@ -184,3 +184,88 @@ def public_story_list(*, agency) -> QuerySet[SuccessStory]:
         .prefetch_related(Prefetch("photos", queryset=StoryPhoto.objects.filter(optimized=True).order_by("id")))
         .order_by("-story_date", "-id")
     )
+
+
+# --- entrust requests and published cards (委托红娘, F-F6) --------------------------------------------
+#
+# A published card is a member who agreed to show an anonymous card to other logged-in members: of
+# the other gender, looking at all (the match engine's eligibility: a known birth date, not paused,
+# a success or abandoned), never the viewer. Cards read only what a card shows: no contact detail
+# is even loaded. Staff see a request when they may see the member who asked (F-B3).
+
+# Requests still waiting for a decision: one per (member, person asked for), as the model's constraint says.
+UNDECIDED = (EntrustRequest.Status.OPEN, EntrustRequest.Status.ASSIGNED)
+# What a card shows, and nothing more (the name only to mask it: 张**).
+CARD_FIELDS = ("name", "gender", "birth_date", "height_cm", "education", "residence_city", "self_intro")
+
+
+def _opposite(gender: str) -> str:
+    return Member.Gender.FEMALE if gender == Member.Gender.MALE else Member.Gender.MALE
+
+
+def published_cards(*, member: Member) -> QuerySet[Member]:
+    """Cards `member` may browse in the portal, newest first; each carries `has_photo`."""
+    eligible = MatchProfile.objects.filter(agency_id=member.agency_id, member_id=OuterRef("pk"), eligible=True)
+    photo = MemberPhoto.objects.filter(agency_id=member.agency_id, member_id=OuterRef("pk"), is_primary=True)
+    return (
+        Member.objects.filter(agency_id=member.agency_id, published=True, gender=_opposite(member.gender))
+        .exclude(pk=member.pk)
+        .filter(Exists(eligible))
+        .only(*CARD_FIELDS)
+        .annotate(has_photo=Exists(photo))
+        .order_by("-created_at", "-id")
+    )
+
+
+def published_card(*, member: Member, pk: int) -> Member | None:
+    return published_cards(member=member).filter(pk=pk).first()
+
+
+def card_cities(*, member: Member) -> list[str]:
+    """The city codes the member's cards live in, for the gallery's city filter (one query)."""
+    cities = published_cards(member=member).exclude(residence_city="").order_by().values_list("residence_city")
+    return sorted(code for (code,) in cities.distinct())
+
+
+def entrust_requests_of(*, member: Member) -> QuerySet[EntrustRequest]:
+    """The member's own requests, newest first (the portal's "My requests")."""
+    return (
+        EntrustRequest.objects.filter(agency_id=member.agency_id, member=member)
+        .select_related("target", "story")
+        .only("status", "note", "decline_reason", "created_at", "decided_at", "target_id", "target__name",
+              "story_id", "story__title", "story__is_published", "member_id")
+        .order_by("-created_at", "-id")
+    )  # fmt: skip
+
+
+def entrust_request_of(*, member: Member, pk: int) -> EntrustRequest | None:
+    return entrust_requests_of(member=member).filter(pk=pk).first()
+
+
+def entrust_open_for(*, member: Member, target_id: int) -> EntrustRequest | None:
+    """The member's undecided request to meet this person, if any (the card says it was asked)."""
+    return EntrustRequest.objects.filter(
+        agency_id=member.agency_id, member=member, target_id=target_id, status__in=UNDECIDED
+    ).first()
+
+
+def entrust_visible_list(*, user) -> QuerySet[EntrustRequest]:
+    return EntrustRequest.objects.filter(
+        agency_id=user.agency_id, member__in=member_visible_list(user=user).values("pk")
+    )
+
+
+def entrust_list(*, user) -> QuerySet[EntrustRequest]:
+    """Requests of members the user may see, newest first. `target_visible` says whether the user may
+    also see the member asked for (else the page masks that name), in the same query."""
+    target_visible = member_visible_list(user=user).filter(pk=OuterRef("target_id"))
+    return (
+        entrust_visible_list(user=user)
+        .select_related("member", "target", "story", "assigned_to", "decided_by", "recommendation")
+        .annotate(target_visible=Exists(target_visible))
+        .order_by("-created_at", "-id")
+    )
+
+
+def entrust_detail(*, user, pk: int) -> EntrustRequest | None:
+    return entrust_list(user=user).filter(pk=pk).first()

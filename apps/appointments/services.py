@@ -10,7 +10,8 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -265,6 +266,57 @@ def feedback_record(
     )  # fmt: skip
     wish = _("wants to continue") if wants_to_continue else _("does not want to continue")
     _event(agency, locked, AppointmentEvent.Kind.FEEDBACK, actor, f"{member}: {rating}/5, {wish}")
+    return feedback
+
+
+def _member_locked(agency, member: Member, appointment: Appointment) -> Appointment:
+    locked = (
+        Appointment.objects.select_for_update()
+        .filter(agency=agency, pk=appointment.pk)
+        .filter(Q(member_a=member) | Q(member_b=member))
+        .first()
+    )
+    if locked is None:
+        raise Http404
+    return locked
+
+
+@transaction.atomic
+def appointment_confirm_by_member(*, agency, member: Member, appointment: Appointment) -> Appointment:
+    """The member says in the portal that they will come; their matchmaker sees it on the appointment."""
+    locked = _member_locked(agency, member, appointment)
+    if locked.status != Status.PLANNED or locked.starts_at <= timezone.now():
+        raise ValidationError(_("Only a planned appointment that has not started yet can be confirmed."))
+    field = f"confirmed_{locked.side_of(member.pk)}_at"
+    if getattr(locked, field) is None:
+        setattr(locked, field, timezone.now())
+        locked.save(update_fields=[field])
+        AppointmentEvent.objects.create(
+            agency=agency, appointment=locked, kind=AppointmentEvent.Kind.CONFIRMED, actor=None,
+            note=_("%(name)s confirmed in the portal") % {"name": member.name},
+        )  # fmt: skip
+    return locked
+
+
+@transaction.atomic
+def feedback_by_member(*, agency, member: Member, appointment: Appointment, rating: int, text: str = "",
+                       wants_to_continue: bool) -> AppointmentFeedback:  # fmt: skip
+    """The member's own feedback after the meeting (portal); it replaces what was recorded for them."""
+    locked = _member_locked(agency, member, appointment)
+    if locked.status != Status.DONE:
+        raise ValidationError(_("Feedback is given once the appointment has taken place."))
+    if rating not in range(1, 6):
+        raise ValidationError({"rating": _("Give a rating from 1 to 5.")})
+    feedback, _created = AppointmentFeedback.objects.update_or_create(
+        agency=agency, appointment=locked, member=member,
+        defaults={"rating": rating, "text": (text or "").strip(), "wants_to_continue": wants_to_continue,
+                  "recorded_by": None, "by_member": True},
+    )  # fmt: skip
+    wish = _("wants to continue") if wants_to_continue else _("does not want to continue")
+    AppointmentEvent.objects.create(
+        agency=agency, appointment=locked, kind=AppointmentEvent.Kind.FEEDBACK, actor=None,
+        note=f"{member} ({_('portal')}): {rating}/5, {wish}",
+    )  # fmt: skip
     return feedback
 
 

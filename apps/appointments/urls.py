@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_entrust
 
 app_name = "appointments"
 
@@ -18,4 +18,7 @@ urlpatterns = [
     path("stories/<int:pk>/photos/", views.story_photos_add, name="story_photos_add"),
     path("stories/<int:pk>/photos/<int:photo_pk>/delete/", views.story_photo_delete, name="story_photo_delete"),
     path("stories/<int:pk>/<str:action>/", views.story_action, name="story_action"),
+    path("entrust/", views_entrust.entrust_list, name="entrusts"),
+    path("entrust/<int:pk>/", views_entrust.entrust_detail, name="entrust"),
+    path("entrust/<int:pk>/<str:action>/", views_entrust.entrust_action, name="entrust_action"),
 ]

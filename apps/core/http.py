@@ -1,5 +1,7 @@
 import ipaddress
+import mimetypes
 
+from django.http import FileResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -18,3 +20,12 @@ def next_url(request, fallback: str) -> str:
                                                   require_https=request.is_secure()):  # fmt: skip
         return target
     return fallback
+
+
+def private_file_response(field_file) -> FileResponse:
+    """Stream a private file (photo, document, attachment) to a user a view has already checked."""
+    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
+    response = FileResponse(field_file.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -7,6 +7,8 @@ and later matching learn from.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -111,6 +113,10 @@ def respond(*, agency, actor: User, recommendation: Recommendation, side: str, a
     whose = locked.member if side == "member" else locked.candidate
     if not _sees(actor, whose):
         raise PermissionDenied(_("Only that member's matchmakers record their answer."))
+    return _answer(locked, side, accepted, reason)
+
+
+def _answer(locked: Recommendation, side: str, accepted: bool, reason: str) -> Recommendation:
     allowed, to = TRANSITIONS[(side, accepted)]
     if locked.status not in allowed:
         raise ValidationError(_("This recommendation is %(status)s; that answer does not fit now.")
@@ -121,6 +127,24 @@ def respond(*, agency, actor: User, recommendation: Recommendation, side: str, a
     locked.status, locked.decline_reason = to, reason[:200] if not accepted else ""
     locked.save(update_fields=["status", "decline_reason", "updated_at"])
     return locked
+
+
+@transaction.atomic
+def member_answer(*, agency, member: Member, recommendation: Recommendation, accepted: bool,
+                  reason: str = "") -> Recommendation:  # fmt: skip
+    """A member answers in the portal for their own side: as the member a candidate was recommended
+    to, or as the candidate once that member accepted. The same states as a matchmaker's answer."""
+    locked = (
+        Recommendation.objects.select_for_update()
+        .select_related("member", "candidate")
+        .filter(pk=recommendation.pk, agency=agency)
+        .filter(Q(member=member) | Q(candidate=member))
+        .first()
+    )
+    if locked is None:
+        raise Http404
+    side = "member" if locked.member_id == member.pk else "candidate"
+    return _answer(locked, side, accepted, reason)
 
 
 @transaction.atomic

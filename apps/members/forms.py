@@ -55,7 +55,7 @@ class MemberForm(forms.ModelForm):
             "height_cm", "weight_kg", "education", "occupation", "industry", "income",
             "marital_status", "children", "housing", "has_car", "ethnicity", "smoking", "drinking",
             "residence_province", "residence_city", "residence_district", "native_province", "native_city",
-            "self_intro", "past_relationships", "tag_ids", "status", "service_status",
+            "self_intro", "past_relationships", "tag_ids", "status", "service_status", "published",
         ]  # fmt: skip
         widgets = {
             "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -122,6 +122,12 @@ class Member(TenantModel):
         _("service status"), max_length=10, choices=choices.ServiceStatus.choices, default=choices.ServiceStatus.NONE
     )
     source = models.CharField(_("source"), max_length=20, choices=choices.Source.choices, default=Source.MANUAL)
+    # The member agreed to show an anonymous card (masked name, age, city, education, introduction)
+    # to other logged-in members in the portal, who may then ask to meet them (F-F6).
+    published = models.BooleanField(
+        _("card shown to portal members"), default=False,
+        help_text=_("Only with the member's consent: other members see a card without name or contacts."),
+    )  # fmt: skip
     presale_owner = _owner_field(_("presale matchmaker"))
     aftersale_owner = _owner_field(_("after-sale matchmaker"))
     created_by = models.ForeignKey(

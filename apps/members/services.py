@@ -32,7 +32,7 @@ PROFILE_FIELDS = (
     "name", "gender", "birth_date", "height_cm", "weight_kg", "education", "occupation", "industry", "income",
     "marital_status", "children", "housing", "has_car", "native_province", "native_city", "residence_province",
     "residence_city", "residence_district", "ethnicity", "smoking", "drinking", "self_intro", "past_relationships",
-    "phone", "wechat", "email", "id_number", "tag_ids", "status", "service_status",
+    "phone", "wechat", "email", "id_number", "tag_ids", "status", "service_status", "published",
 )  # fmt: skip
 PREFERENCE_FIELDS = (
     "age_min", "age_max", "height_min", "height_max", "education_min", "income_min", "marital_statuses",

@@ -1,8 +1,8 @@
 """Channel backends: how one stored Notification reaches the member.
 
-Each channel implements `ChannelBackend.deliver(notification) -> str`: it sends the message (or,
-for in-site messages, does nothing, since the stored row is the message), returns the provider's id
-of the message or "", and raises on failure; the caller records the outcome on the row.
+Each channel implements `ChannelBackend.deliver(notification) -> str`: it sends the message (for
+in-site messages: posts it into the member's portal inbox), returns the provider's id of the
+message or "", and raises on failure; the caller records the outcome on the row.
 """
 
 from email.utils import formataddr, parseaddr
@@ -13,6 +13,7 @@ from django.core.mail import EmailMessage
 
 from . import sms
 from .models import Notification
+from .threads import post_notice
 
 
 class ChannelBackend(Protocol):
@@ -20,9 +21,10 @@ class ChannelBackend(Protocol):
 
 
 class InSiteChannel:
-    """The notification row is the message the member reads in the portal inbox (issue 8)."""
+    """A message from the agency in a thread of the member's portal inbox (F-F7), linked to the row."""
 
     def deliver(self, notification: Notification) -> str:
+        post_notice(notification)
         return ""
 
 

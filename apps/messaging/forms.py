@@ -23,3 +23,23 @@ class ContactForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Interpolated per request: formatting a lazy string at import would fix its language.
         self.fields["body"].help_text = _("An SMS can have at most %(limit)s characters.") % {"limit": SMS_MAX_LENGTH}
+
+
+class NotificationTemplateForm(forms.Form):
+    """The wording of one kind of automatic message on one channel (F-H3); SMS has no subject."""
+
+    subject = forms.CharField(
+        label=gettext_lazy("Subject"), max_length=200, required=False,
+        help_text=gettext_lazy("The email's subject, or the title of the in-site message."),
+    )  # fmt: skip
+    body = forms.CharField(
+        label=gettext_lazy("Text"), max_length=2000, widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=gettext_lazy("Write {placeholder} where the member's own details go; the list below says which."),
+    )  # fmt: skip
+
+    def __init__(self, *args, channel: str, disabled: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if channel == Notification.Channel.SMS:
+            del self.fields["subject"]
+        for field in self.fields.values():
+            field.disabled = disabled

@@ -98,7 +98,7 @@ class AliyunSmsBackend(BaseSmsBackend):
     Chinese carriers only deliver approved templates, so the text goes out as the `content`
     variable of the template ALIYUN_SMS_TEMPLATE_CODE (approved in the console with `${content}`),
     under the signature ALIYUN_SMS_SIGN_NAME. Credentials: ALIYUN_SMS_ACCESS_KEY_ID and
-    ALIYUN_SMS_ACCESS_KEY_SECRET.
+    ALIYUN_SMS_ACCESS_KEY_SECRET; the API's address is the ALIYUN_SMS_ENDPOINT setting.
     """
 
     api_version = "2017-05-25"
@@ -108,12 +108,13 @@ class AliyunSmsBackend(BaseSmsBackend):
 
     def __init__(
         self, *, access_key_id=None, access_key_secret=None, sign_name=None, template_code=None,
-        endpoint: str = ALIYUN_SMS_ENDPOINT,
+        endpoint: str | None = None,
     ):  # fmt: skip
         self.access_key_id = access_key_id or os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID", "")
         self.access_key_secret = access_key_secret or os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET", "")
         self.sign_name = sign_name or os.environ.get("ALIYUN_SMS_SIGN_NAME", "")
         self.template_code = template_code or os.environ.get("ALIYUN_SMS_TEMPLATE_CODE", "")
+        endpoint = endpoint or getattr(settings, "ALIYUN_SMS_ENDPOINT", "") or ALIYUN_SMS_ENDPOINT
         if not endpoint.startswith("https://"):
             raise ImproperlyConfigured("AliyunSmsBackend only posts to an https:// endpoint")
         self.endpoint = endpoint
