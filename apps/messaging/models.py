@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.agencies.models import TenantModel
@@ -86,6 +87,15 @@ class Notification(TenantModel):
 
     def __str__(self):
         return f"{self.member_id} {self.get_channel_display()} {self.get_status_display()}"
+
+    @property
+    def status_shown(self) -> str:
+        """Queued / Retrying n of N / Sent / Failed, as the log and the member timeline show it."""
+        if self.status == self.Status.QUEUED and self.attempts:
+            upcoming = self.attempts + 1
+            total = max(settings.NOTIFICATION_MAX_ATTEMPTS, upcoming)
+            return gettext("Retrying %(attempt)s of %(total)s") % {"attempt": upcoming, "total": total}
+        return self.get_status_display()
 
 
 class NotificationTemplate(TenantModel):

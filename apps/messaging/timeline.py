@@ -20,7 +20,7 @@ def notifications(member, user):
         return
     for notification in Notification.objects.filter(member=member).select_related("sender")[:200]:
         summary = notification.subject or Truncator(notification.body).chars(60)
-        detail = notification.get_status_display()
+        detail = notification.status_shown
         if notification.status == Notification.Status.FAILED and notification.error:
             detail = _("%(status)s: %(error)s") % {"status": detail, "error": Truncator(notification.error).chars(120)}
         yield TimelineEvent(

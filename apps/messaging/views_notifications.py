@@ -2,7 +2,6 @@
 
 import math
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -43,14 +42,6 @@ def _recipient_shown(notification: Notification, *, reveal: bool) -> str:
     return mask_phone(notification.recipient)
 
 
-def _status_shown(notification: Notification, *, max_attempts: int) -> str:
-    """Queued / Retrying n of N / Sent / Failed, as the log shows it."""
-    if notification.status == Notification.Status.QUEUED and notification.attempts:
-        upcoming = notification.attempts + 1
-        return _("Retrying %(attempt)s of %(total)s") % {"attempt": upcoming, "total": max(max_attempts, upcoming)}
-    return notification.get_status_display()
-
-
 # --- the notification log --------------------------------------------------------------------------
 
 
@@ -60,10 +51,8 @@ def notification_list(request):
     filterset = NotificationFilter(request.GET, queryset=selectors.notification_log(user=request.user))
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     reveal = request.user.has_perm("matchmakers.reveal_contact")
-    max_attempts = settings.NOTIFICATION_MAX_ATTEMPTS
     for notification in page:
         notification.recipient_shown = _recipient_shown(notification, reveal=reveal)
-        notification.status_shown = _status_shown(notification, max_attempts=max_attempts)
     template = "messaging/notification_list.html#rows" if request.htmx else "messaging/notification_list.html"
     return render(request, template, {"filter": filterset, "page": page})
 

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from apps.finance.models import Contract, Payment, ServicePackage
 from apps.members.models import Member
+from apps.portal.models import MemberAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +23,11 @@ def test_seed_demo_builds_a_working_agency_once():
     assert Member.unscoped.get(agency__slug="demo", name="孙悦").status == "signed"  # waits in the dealt pool
     assert ServicePackage.unscoped.filter(agency__slug="yuanlai").count() == 3
 
+    accounts = MemberAccount.unscoped.filter(agency__slug="demo").select_related("member")
+    assert sorted(account.member.name for account in accounts) == ["吴倩", "周杰"]
+    assert all(account.check_password("matchcrm-demo") and account.member.published for account in accounts)
+
     call_command("seed_demo", verbosity=0)  # a second run changes nothing
     assert Contract.unscoped.count() == 3 and Payment.unscoped.count() == 2
     assert ServicePackage.unscoped.count() == 6
+    assert MemberAccount.unscoped.count() == 2

@@ -20,6 +20,7 @@ from apps.matchmakers.models import Role, User
 from apps.matchmakers.permissions import DEFAULT_ROLES
 from apps.members.models import Member
 from apps.members.services import member_create
+from apps.portal.models import MemberAccount
 
 # name, price (yuan), months, recommendations, appointments, dedicated matchmaker, priority
 DEMO_PACKAGES = [
@@ -65,6 +66,9 @@ DEMO_AGENCIES = [
             ("吴倩", "female", "aftersale", "in_service"),
             ("郑浩", "male", "aftersale", "signed"),
         ],
+        # members who can log in to the portal with their phone and the demo password, and whose
+        # anonymous card other portal members see (F-F6)
+        "portal": ["周杰", "吴倩"],
         # member, package, how far it got (submitted / approved), share of the amount paid
         "contracts": [
             ("周杰", "金卡会员", "approved", "1"),
@@ -133,10 +137,13 @@ class Command(BaseCommand):
             if not ServicePackage.objects.exists():  # agencies that predate finance get them too
                 self._seed_packages(agency)
         if not created:
+            with agency_context(agency):  # agencies that predate the portal get their accounts too
+                self._seed_portal(agency, spec, password)
             return
         with agency_context(agency):
             self._seed_members(agency, spec)
             self._seed_contracts(agency, spec)
+            self._seed_portal(agency, spec, password)
             site_settings_update(
                 agency=agency,
                 data={"phone": spec["phone"], "address": spec["address"], "about": spec["about"]},
@@ -148,6 +155,16 @@ class Command(BaseCommand):
                     image=SimpleUploadedFile("banner.png", _banner_png((236, 72, 153), (251, 191, 36)), "image/png"),
                     caption="遇见对的人" if spec["slug"] == "demo" else "缘分就在身边",
                 )
+
+    def _seed_portal(self, agency, spec, password):
+        """Portal accounts (log in with the member's phone and the demo password) and published cards."""
+        for member in Member.objects.filter(name__in=spec.get("portal", [])):
+            if not MemberAccount.objects.filter(member=member).exists():
+                account = MemberAccount(agency=agency, member=member)
+                account.set_password(password)
+                account.save()
+            if not member.published:
+                Member.objects.filter(pk=member.pk).update(published=True)
 
     def _seed_packages(self, agency):
         """The service packages a typical agency sells (F-G1), so contracts can be entered at once."""
