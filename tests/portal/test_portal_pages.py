@@ -129,6 +129,10 @@ def test_a_member_confirms_an_appointment_and_gives_feedback_afterwards(agency, 
     meeting.refresh_from_db()
     assert meeting.confirmed_a_at is not None and meeting.confirmed_b_at is None
     assert AppointmentEvent.unscoped.filter(appointment=meeting, kind="confirmed", actor=None).count() == 1
+    staff_page = agency_client(agency, meeting.arranged_by).get(
+        reverse("appointments:detail", args=[meeting.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "confirmed in the portal" in staff_page and "the member, in the portal" in staff_page
 
     feedback_url = reverse("portal:appointment_feedback", args=[meeting.pk])
     feedback = {"rating": 4, "wants_to_continue": "yes", "text": "聊得很开心"}
