@@ -24,10 +24,15 @@ def _invitation_link(folder) -> str:
     return LINK_RE.search(messages[0])[0]
 
 
-def test_invited_member_sets_a_password_reads_and_replies(page, browser, live_server, agency, settings, tmp_path,
-                                                          artifacts):  # fmt: skip
+@pytest.fixture
+def mail_folder(settings, tmp_path):
+    """Outgoing email goes to files, as a developer's machine would keep it."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = tmp_path / "mail"
+    return settings.EMAIL_FILE_PATH
+
+
+def test_invited_member_sets_a_password_reads_and_replies(page, live_server, agency, mail_folder, artifacts):
     matchmaker = UserFactory(agency=agency, username="hongniang", name="王红娘", perms=PORTAL_STAFF_PERMS)
     she = person(agency, "female", 29, owner=matchmaker, name="林小雨", email="xiaoyu@example.com")
     base_url = f"{live_server.url}/a/anhe"
@@ -48,7 +53,8 @@ def test_invited_member_sets_a_password_reads_and_replies(page, browser, live_se
     page.get_by_text("链接仅可使用一次", exact=False).wait_for()
 
     # She opens the link from the email, chooses a password and lands in her portal.
-    link = _invitation_link(tmp_path / "mail")
+    link = _invitation_link(mail_folder)
+    browser = page.context.browser
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN")
     member = context.new_page()
     member.set_default_timeout(15_000)
