@@ -263,6 +263,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "apps.messaging.tasks.notifications_requeue_due_all",
         "schedule": crontab(minute="*/10"),
     },
+    # Log-ins as member left open by a closed browser are recorded as ended (F-F3).
+    "impersonations-close-stale": {
+        "task": "apps.portal.tasks.impersonations_close_stale_all",
+        "schedule": crontab(minute=15),
+    },
 }
 
 LOGGING = {

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.members import divisions
-from apps.portal.auth import current_member, member_required
+from apps.portal.auth import current_member, member_required, members_own_decision
 from apps.portal.shortcuts import portal_render
 
 from . import entrust, selectors
@@ -63,6 +63,7 @@ def card(request, pk):
 
 @require_POST
 @member_required
+@members_own_decision
 def entrust_target(request, pk):
     """I want to meet this person: a request to the member's matchmaker, with an optional note."""
     member = current_member(request)
@@ -85,6 +86,7 @@ def entrust_target(request, pk):
 
 @require_POST
 @member_required
+@members_own_decision
 def entrust_story(request, pk):
     """Someone like this couple, please: from a published success story of the agency's site."""
     member = current_member(request)
@@ -113,6 +115,7 @@ def my_requests(request):
 
 @require_POST
 @member_required
+@members_own_decision
 def withdraw(request, pk):
     member = current_member(request)
     entrust_request = selectors.entrust_request_of(member=member, pk=pk)

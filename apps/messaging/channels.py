@@ -34,9 +34,10 @@ class EmailChannel:
     def deliver(self, notification: Notification) -> str:
         address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
         sender = notification.sender
+        subject, body = notification.deliverable()
         message = EmailMessage(
-            subject=notification.subject,
-            body=notification.body,
+            subject=subject,
+            body=body,
             from_email=formataddr((notification.agency.name, address)),
             to=[notification.recipient],
             reply_to=[sender.email] if sender is not None and sender.email else None,
@@ -49,7 +50,7 @@ class SmsChannel:
     """SMS through the provider named by the SMS_BACKEND setting."""
 
     def deliver(self, notification: Notification) -> str:
-        return sms.get_sms_backend().send(phone=notification.recipient, text=notification.body)
+        return sms.get_sms_backend().send(phone=notification.recipient, text=notification.deliverable()[1])
 
 
 CHANNELS: dict[str, ChannelBackend] = {

@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -5,7 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.agencies.models import TenantModel
-from apps.core.fields import user_field
+from apps.core.fields import EncryptedCharField, user_field
 from apps.core.uploads import random_upload_name
 from apps.members.models import Member
 from apps.members.storage import private_storage
@@ -66,6 +68,10 @@ class Notification(TenantModel):
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(_("error"), blank=True)
+    # A message that carries a secret (a reset code, a one-time link) keeps `subject` and `body`
+    # masked, so the log and the timeline never show it to staff; the real text is kept here,
+    # encrypted, only until it is delivered or has failed for good.
+    sealed = EncryptedCharField(max_length=4000, blank=True, editable=False)
     # Delivery attempts so far; a failed attempt is retried with a growing delay until
     # NOTIFICATION_MAX_ATTEMPTS, then the row is FAILED (and shown as such), never dropped.
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -87,6 +93,18 @@ class Notification(TenantModel):
 
     def __str__(self):
         return f"{self.member_id} {self.get_channel_display()} {self.get_status_display()}"
+
+    SECRET_MASK = "******"  # noqa: S105 - what staff see instead of a code or link, not a secret
+
+    def seal(self, subject: str, body: str) -> None:
+        self.sealed = json.dumps({"subject": subject, "body": body}, ensure_ascii=False)
+
+    def deliverable(self) -> tuple[str, str]:
+        """(subject, body) as the member receives them: the sealed real text when there is one."""
+        if self.sealed:
+            real = json.loads(self.sealed)
+            return real["subject"], real["body"]
+        return self.subject, self.body
 
     @property
     def status_shown(self) -> str:
@@ -174,8 +192,10 @@ class Message(TenantModel):
     # When the other side first opened the thread after this message arrived.
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     # The notification this message delivered, for in-site notifications (kind, retries, status).
-    notification = models.OneToOneField(
-        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="message"
+    # One message per notification (unique with the agency below; a one-to-one's own index would
+    # not start with agency_id).
+    notification = models.ForeignKey(
+        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
 
     class Meta(TenantModel.Meta):
@@ -189,6 +209,7 @@ class Message(TenantModel):
             models.CheckConstraint(
                 condition=Q(from_member=False) | Q(author__isnull=True), name="messaging_message_one_author"
             ),
+            models.UniqueConstraint(fields=["agency", "notification"], name="messaging_message_notification_uniq"),
         ]
 
     def __str__(self):

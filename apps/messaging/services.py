@@ -32,6 +32,9 @@ from .models import Notification, NotificationTemplate
 
 logger = logging.getLogger(__name__)
 
+# Kinds whose text carries a secret: their failed rows cannot be sent again (the secret is gone).
+SECRET_KINDS = (Notification.Kind.INVITATION, Notification.Kind.RESET_CODE)
+
 # A long SMS is split by the carrier and billed per part; 500 characters is the providers' limit.
 SMS_MAX_LENGTH = 500
 # A row queued this long ago that no worker has tried yet lost its task (broker or worker restart).
@@ -116,20 +119,31 @@ def _deliver_on_commit(*, agency_id: int, notification_id: int, attempt: int) ->
 
 
 @transaction.atomic
-def notify_member(*, agency, member: Member, kind: str, channel: str, values: dict,
+def notify_member(*, agency, member: Member, kind: str, channel: str, values: dict, secrets: dict | None = None,
                   sender: User | None = None) -> Notification:  # fmt: skip
     """Send an automatic message of `kind` (invitation, reset code, reminder …) in the agency's wording.
 
     The caller has decided the member should get it (portal services, reminder jobs); `values`
-    fills the kind's placeholders ({name} defaults to the member's name). Raises ValidationError
-    when the member has no address for the channel; nothing is stored then.
+    fills the kind's placeholders ({name} defaults to the member's name). `secrets` fills
+    placeholders that only the member may read (a code, a one-time link): the stored text shows
+    them masked and the real text is sealed until delivered (see Notification.sealed); they never
+    go in-site, where the message would be kept in a conversation staff read. Raises
+    ValidationError when the member has no address for the channel; nothing is stored then.
     """
-    rendered = templating.render(agency=agency, kind=kind, channel=channel, values={"name": member.name, **values})
+    secrets = secrets or {}
+    if secrets and channel == Notification.Channel.IN_SITE:
+        raise ValidationError({"channel": _("A code or a one-time link is sent by SMS or email only.")})
+    values = {"name": member.name, **values}
+    masked = dict.fromkeys(secrets, Notification.SECRET_MASK)
+    shown = templating.render(agency=agency, kind=kind, channel=channel, values={**values, **masked})
     notification = Notification(
         agency=agency, member=member, sender=sender, channel=channel, kind=kind,
-        subject=rendered.subject if channel != Notification.Channel.SMS else "", body=rendered.body,
+        subject=shown.subject if channel != Notification.Channel.SMS else "", body=shown.body,
         recipient=_recipient(member, channel),
     )  # fmt: skip
+    if secrets:
+        real = templating.render(agency=agency, kind=kind, channel=channel, values={**values, **secrets})
+        notification.seal(real.subject if channel != Notification.Channel.SMS else "", real.body)
     return _queue(notification)
 
 
@@ -179,7 +193,10 @@ def notification_deliver(*, agency, notification_id: int, attempt: int | None = 
             notification.external_id = (external_id or "")[:100]
             notification.error = ""
             notification.next_attempt_at = None
-        notification.save(update_fields=["status", "error", "sent_at", "external_id", "attempts", "next_attempt_at"])
+        if notification.status != Notification.Status.QUEUED:
+            notification.sealed = ""  # a secret is kept only while it may still be sent
+        notification.save(update_fields=["status", "error", "sent_at", "external_id", "attempts", "next_attempt_at",
+                                         "sealed"])  # fmt: skip
     return notification
 
 
@@ -225,6 +242,11 @@ def notification_retry(*, agency, actor: User, notification_id: int) -> Notifica
             _("Only a failed message can be sent again; this one is %(status)s.")
             % {"status": notification.get_status_display().lower()}
         )
+    if notification.kind in SECRET_KINDS:
+        raise ValidationError(
+            _("This message carried a code or a one-time link, which is not kept after a failure. "
+              "Send a new one instead.")
+        )  # fmt: skip
     notification.status = Notification.Status.QUEUED
     # The safety net queues it again should this task be lost too.
     notification.next_attempt_at = timezone.now()

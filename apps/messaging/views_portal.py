@@ -8,6 +8,7 @@ a thread does not mark it read: the member has not seen it.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -43,7 +44,8 @@ def _thread_page(request, member, thread, form, *, status=200):
 @member_required
 def thread_list(request):
     member = current_member(request)
-    context = {"member": member, "threads": selectors.member_thread_list(member=member)}
+    page = Paginator(selectors.member_thread_list(member=member), 20).get_page(request.GET.get("page"))
+    context = {"member": member, "threads": page, "page": page}
     return portal_render(request, "portal/messages/list.html", context)
 
 

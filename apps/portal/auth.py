@@ -13,12 +13,15 @@ out of that browser, and a staff log-in forgets the member (apps.portal.signals)
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth import logout as staff_logout
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from apps.members.selectors import member_visible_list
 
@@ -93,6 +96,13 @@ def _impersonated_member(request):
             .first()
         )
     if impersonation is None:
+        # The staff user logged out elsewhere, was deactivated or the session now holds someone
+        # else: the log-in-as is over, and the record says so.
+        from .services import impersonation_close  # noqa: PLC0415 - services imports this module
+
+        stale = Impersonation.objects.filter(agency=request.agency, pk=impersonation_id, ended_at__isnull=True).first()
+        if stale is not None:
+            impersonation_close(stale, reason=Impersonation.EndReason.REVOKED)
         request.session.pop(IMPERSONATION_KEY, None)
         return None, None
     allowed = user.has_perm("matchmakers.login_as_member") and (
@@ -161,3 +171,20 @@ def impersonation_end_for_logout(request, user) -> None:
         from .services import impersonation_close  # noqa: PLC0415 - services imports this module
 
         impersonation_close(impersonation, reason=Impersonation.EndReason.LOGOUT)
+
+
+def members_own_decision(view):
+    """For answers only the member may give (yes or no to a match, coming to a meeting, feedback,
+    asking to meet someone): refused while staff are logged in as the member, who may read and
+    write messages and submit profile changes (those record who wrote them), but not decide for them."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST" and current_impersonation(request) is not None:
+            messages.error(request, _("Only the member can give this answer, not staff logged in as them."))
+            back = request.META.get("HTTP_REFERER", "")
+            safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+            return redirect(back if back and safe else reverse("portal:home"))
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -114,7 +114,7 @@ class ProfileChangeRequest(TenantModel):
     """Profile changes a member submitted in the portal; applied only when their matchmaker approves.
 
     `changes` maps each field to {"old": …, "new": …} as stored values, so the review shows a diff and
-    approval can refuse when the profile moved on since the member saw it.
+    approval refuses (unless told to overwrite) when the profile moved on since the member saw it.
     """
 
     class Status(models.TextChoices):
@@ -166,6 +166,7 @@ class Impersonation(TenantModel):
         LOGOUT = "logout", _("Staff logged out")
         REVOKED = "revoked", _("Access no longer allowed")
         REPLACED = "replaced", _("Another member opened")
+        EXPIRED = "expired", _("Session expired")
 
     user = user_field(_("staff"))
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False,

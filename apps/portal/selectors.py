@@ -4,6 +4,7 @@ in a URL can reach another member's rows; staff reads are scoped by the role tre
 from django.db.models import Q, QuerySet
 
 from apps.appointments.models import Appointment
+from apps.appointments.selectors import published_cards
 from apps.matching.models import Recommendation
 from apps.members.models import Member
 from apps.members.selectors import member_visible_list
@@ -52,14 +53,13 @@ def appointment_of(*, member: Member, pk: int) -> Appointment | None:
 
 def may_see_person(*, member: Member, other_id: int) -> bool:
     """Whether the portal may show `other`'s card and photo to `member`: someone recommended to them
-    (or who accepted them), someone they have an appointment with, or a published card."""
+    (or who accepted them), someone they have an appointment with, or a card in their gallery."""
     if other_id == member.pk:
         return True
-    agency = member.agency_id
     return (
         recommendations_of(member=member).filter(Q(member_id=other_id) | Q(candidate_id=other_id)).exists()
         or appointments_of(member=member).filter(Q(member_a_id=other_id) | Q(member_b_id=other_id)).exists()
-        or Member.objects.filter(agency=agency, pk=other_id, published=True).exclude(gender=member.gender).exists()
+        or published_cards(member=member).filter(pk=other_id).exists()
     )
 
 
@@ -106,5 +106,10 @@ def portal_state(*, member: Member) -> dict:
     }
 
 
-def impersonation_list(*, agency) -> QuerySet[Impersonation]:
-    return Impersonation.objects.filter(agency=agency).select_related("user", "member").order_by("-started_at", "-id")
+def impersonation_list(*, user) -> QuerySet[Impersonation]:
+    """Log-ins as member of the members the user may see (the audit follows the role tree)."""
+    return (
+        Impersonation.objects.filter(agency=user.agency_id, member__in=member_visible_list(user=user).values("pk"))
+        .select_related("user", "member")
+        .order_by("-started_at", "-id")
+    )

@@ -71,7 +71,7 @@ def invitation_send(*, agency, actor: User, member: Member, channel: str,
     # Raises ValidationError (no email address …) and so rolls the invitation back with it.
     notify_member(
         agency=agency, member=member, kind=Kind.INVITATION, channel=channel, sender=actor,
-        values={"link": link_for(token), "days": days},
+        values={"days": days}, secrets={"link": link_for(token)},
     )  # fmt: skip
     return invitation
 
@@ -153,18 +153,21 @@ class RateLimited(Exception):
         self.minutes = minutes
 
 
-def _blocked(key: str, limit: tuple[int, int]) -> int:
+def _over_limit(key: str, limit: tuple[int, int]) -> int:
+    """Count one attempt first, then compare: parallel requests cannot all slip under the limit.
+    Minutes to wait when over it, else 0."""
     attempts, window = limit
-    return window // 60 if ratelimit.count(key) >= attempts else 0
+    return window // 60 if ratelimit.hit(key, window) > attempts else 0
 
 
 def member_authenticate(*, agency, phone: str, password: str, ip: str | None) -> MemberAccount | None:
     """The active account for this phone and password, or None. Raises RateLimited after repeated
-    failures for the phone or from the address (counted whether or not the phone has an account)."""
+    attempts for the phone or from the address (counted whether or not the phone has an account;
+    a successful log-in clears the phone's count)."""
     phone = normalize_mobile(phone or "")
     phone_key = ratelimit.rate_key("portal-login", agency.pk, "phone", phone)
     ip_key = ratelimit.rate_key("portal-login", agency.pk, "ip", ip or "")
-    minutes = _blocked(phone_key, LOGIN_LIMIT) or _blocked(ip_key, LOGIN_IP_LIMIT)
+    minutes = _over_limit(phone_key, LOGIN_LIMIT) or _over_limit(ip_key, LOGIN_IP_LIMIT)
     if minutes:
         raise RateLimited(minutes)
     account = (
@@ -174,83 +177,80 @@ def member_authenticate(*, agency, phone: str, password: str, ip: str | None) ->
     )
     if account is None:
         make_password(password)  # spend the time a real check would: timing must not reveal accounts
-    elif account.check_password(password):
+        return None
+    if account.check_password(password):
         ratelimit.reset(phone_key)
         return account
-    ratelimit.hit(phone_key, LOGIN_LIMIT[1])
-    ratelimit.hit(ip_key, LOGIN_IP_LIMIT[1])
     return None
-
-
-def _code_hash(code: str) -> str:
-    return make_password(code)
 
 
 @transaction.atomic
 def reset_code_request(*, agency, phone: str, ip: str | None) -> None:
     """Text a six-digit code to the phone if it has an account. The caller says the same thing
-    whether it has or not, so the form does not reveal who is a member; the limits count either way.
-    Raises RateLimited when the phone or address asked too often."""
+    whether it has or not, and both paths hash a code, so neither the answer nor its timing reveals
+    who is a member; the limits count either way. Raises RateLimited when the phone or address
+    asked too often."""
     phone = normalize_mobile(phone or "")
     phone_key = ratelimit.rate_key("portal-reset", agency.pk, "phone", phone)
     ip_key = ratelimit.rate_key("portal-reset", agency.pk, "ip", ip or "")
-    minutes = _blocked(phone_key, RESET_PHONE_LIMIT) or _blocked(ip_key, RESET_IP_LIMIT)
+    minutes = _over_limit(phone_key, RESET_PHONE_LIMIT) or _over_limit(ip_key, RESET_IP_LIMIT)
     if minutes:
         raise RateLimited(minutes)
-    ratelimit.hit(phone_key, RESET_PHONE_LIMIT[1])
-    ratelimit.hit(ip_key, RESET_IP_LIMIT[1])
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    code_hash = make_password(code)
     account = MemberAccount.objects.select_related("member").filter(
         agency=agency, member__phone=phone, is_active=True
     ).first()
     if account is None:
         return
-    code = f"{secrets.randbelow(1_000_000):06d}"
     minutes_valid = settings.PORTAL_RESET_CODE_MINUTES
     now = timezone.now()
     # Only the newest code works.
     ResetCode.objects.filter(agency=agency, member=account.member, used_at__isnull=True).update(used_at=now)
     ResetCode.objects.create(
-        agency=agency, member=account.member, code_hash=_code_hash(code), ip_address=ip,
+        agency=agency, member=account.member, code_hash=code_hash, ip_address=ip,
         expires_at=now + datetime.timedelta(minutes=minutes_valid),
     )  # fmt: skip
     notify_member(
         agency=agency, member=account.member, kind=Kind.RESET_CODE, channel=Notification.Channel.SMS,
-        values={"code": code, "minutes": minutes_valid},
+        values={"minutes": minutes_valid}, secrets={"code": code},
     )  # fmt: skip
 
 
 def reset_code_confirm(*, agency, phone: str, code: str, password1: str, password2: str) -> MemberAccount:
     """Set a new password with the texted code. A wrong code counts against it (RESET_CODE_ATTEMPTS);
-    an expired, used or exhausted code is refused. Raises ValidationError with a clear message."""
+    an expired, used or exhausted code is refused. Raises ValidationError with a clear message.
+
+    The code's row stays locked from the check to its use, so one code sets one password even when
+    two requests bring it at once.
+    """
     invalid = ValidationError({"code": _("The code is wrong or has expired. Ask for a new one.")})
+    code = (code or "").strip()
     with transaction.atomic():
         account = MemberAccount.objects.select_related("member").filter(
             agency=agency, member__phone=normalize_mobile(phone or ""), is_active=True
         ).first()
-        if account is None:
-            raise invalid
-        reset = (
-            ResetCode.objects.select_for_update()
-            .filter(agency=agency, member=account.member, used_at__isnull=True, expires_at__gt=timezone.now())
-            .order_by("-created_at")
-            .first()
-        )
+        reset = None
+        if account is not None:
+            reset = (
+                ResetCode.objects.select_for_update()
+                .filter(agency=agency, member=account.member, used_at__isnull=True, expires_at__gt=timezone.now())
+                .order_by("-created_at")
+                .first()
+            )
         if reset is None or reset.attempts >= RESET_CODE_ATTEMPTS:
+            make_password(code)  # the time a real check takes: timing must not reveal accounts
             raise invalid
-        if not check_password((code or "").strip(), reset.code_hash):
-            reset.attempts += 1
-            reset.save(update_fields=["attempts"])
-            wrong = True
-        else:
-            wrong = False
-    if wrong:  # the counted attempt above is committed; now refuse
-        raise invalid
-    with transaction.atomic():
-        _check_new_password(password1, password2, account.member)
-        ResetCode.objects.filter(pk=reset.pk, used_at__isnull=True).update(used_at=timezone.now())
-        account.set_password(password1)
-        account.save(update_fields=["password", "password_changed_at"])
-    return account
+        if check_password(code, reset.code_hash):
+            _check_new_password(password1, password2, account.member)  # a bad password keeps the code
+            reset.used_at = timezone.now()
+            reset.save(update_fields=["used_at"])
+            account.set_password(password1)
+            account.save(update_fields=["password", "password_changed_at"])
+            return account
+        reset.attempts += 1
+        reset.save(update_fields=["attempts"])
+    raise invalid  # after the commit: the wrong attempt stays counted
 
 
 @transaction.atomic
@@ -363,11 +363,37 @@ def _locked_change(agency, actor: User, change: ProfileChangeRequest) -> Profile
     return locked
 
 
+def _moved_on(change: ProfileChangeRequest) -> list[str]:
+    """Labels of the fields whose value on the profile is no longer what the member saw."""
+    current = {"profile": change.member, "preference": _preference_of(change.member)}
+    moved = []
+    for section, model in (("profile", Member), ("preference", PartnerPreference)):
+        for field, values in change.changes.get(section, {}).items():
+            now = getattr(current[section], field)
+            if isinstance(now, list):
+                now = sorted(now)
+            if now != values["old"]:
+                moved.append(str(model._meta.get_field(field).verbose_name))
+    return moved
+
+
 @transaction.atomic
-def profile_change_approve(*, agency, actor: User, change: ProfileChangeRequest) -> ProfileChangeRequest:
+def profile_change_approve(*, agency, actor: User, change: ProfileChangeRequest,
+                           overwrite: bool = False) -> ProfileChangeRequest:  # fmt: skip
     """Apply the requested values to the profile (through the members service, so every rule of a
-    staff edit holds) and record who approved."""
+    staff edit holds) and record who approved.
+
+    When a field changed on the profile since the member sent the request (a colleague edited it),
+    approval is refused unless `overwrite` says the reviewer saw that and wants the member's value.
+    """
     locked = _locked_change(agency, actor, change)
+    Member.objects.select_for_update().filter(agency=agency, pk=locked.member_id).first()
+    moved = _moved_on(locked)
+    if moved and not overwrite:
+        raise ValidationError(
+            _("%(fields)s changed on the profile since the member sent this request. Tick “apply anyway” to "
+              "replace them with the member's values, or reject the request.") % {"fields": ", ".join(moved)}
+        )  # fmt: skip
     fields = {field: value["new"] for field, value in locked.changes.get("profile", {}).items()}
     preference = {field: value["new"] for field, value in locked.changes.get("preference", {}).items()}
     member_update(agency=agency, actor=actor, member=locked.member, preference=preference or None, **fields)
@@ -412,4 +438,13 @@ def impersonation_close(impersonation: Impersonation, *, reason: str) -> None:
     """Record the end of a log-in-as-member (exit, staff log-out, or access revoked)."""
     Impersonation.objects.filter(pk=impersonation.pk, ended_at__isnull=True).update(
         ended_at=timezone.now(), end_reason=reason
+    )
+
+
+def impersonations_close_stale(*, agency) -> int:
+    """Close log-ins as member whose staff session can no longer be alive (older than a session
+    lasts): the browser was closed without exiting. Returns how many."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    return Impersonation.objects.filter(agency=agency, ended_at__isnull=True, started_at__lt=cutoff).update(
+        ended_at=timezone.now(), end_reason=Impersonation.EndReason.EXPIRED
     )

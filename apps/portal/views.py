@@ -4,6 +4,8 @@ Every page reads through the member the portal serves (`current_member`), never 
 browser sends alone: a member changing a number in a URL reaches a 404, not someone else's data.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -76,6 +78,8 @@ def login(request):
 
 @require_POST
 def logout(request):
+    if auth.current_impersonation(request) is not None:
+        return impersonation_exit(request)  # staff leave the member view; their own log-in stays
     auth.member_logout(request)
     messages.info(request, _("You have logged out."))
     return redirect("portal:login")
@@ -119,7 +123,7 @@ def reset_request(request):
                 status = 429
             else:
                 messages.info(request, _("If this number has a portal account, a code is on its way by SMS."))
-                return redirect(f"{reverse('portal:reset_confirm')}?phone={phone}")
+                return redirect(f"{reverse('portal:reset_confirm')}?{urlencode({'phone': phone})}")
     return portal_render(request, "portal/reset_request.html", {"form": form}, status=status)
 
 
@@ -261,6 +265,7 @@ def recommendations(request):
 
 @require_POST
 @auth.member_required
+@auth.members_own_decision
 def recommendation_answer(request, pk):
     member = auth.current_member(request)
     recommendation = selectors.recommendation_of(member=member, pk=pk)
@@ -299,6 +304,7 @@ def appointments(request):
 
 @require_POST
 @auth.member_required
+@auth.members_own_decision
 def appointment_confirm(request, pk):
     member = auth.current_member(request)
     appointment = selectors.appointment_of(member=member, pk=pk)
@@ -316,6 +322,7 @@ def appointment_confirm(request, pk):
 
 
 @auth.member_required
+@auth.members_own_decision
 def appointment_feedback(request, pk):
     member = auth.current_member(request)
     appointment = selectors.appointment_of(member=member, pk=pk)

@@ -88,7 +88,9 @@ def change_detail(request, pk):
     change = selectors.change_request_get(user=request.user, pk=pk)
     if change is None:
         raise Http404
-    context = {"change": change, "rows": change_rows(change), "reject_form": RejectForm()}
+    rows = change_rows(change)
+    context = {"change": change, "rows": rows, "moved_on": any(row["moved_on"] for row in rows),
+               "reject_form": RejectForm()}  # fmt: skip
     return render(request, "portal/staff/change_detail.html", context)
 
 
@@ -99,7 +101,9 @@ def change_approve(request, pk):
     if change is None:
         raise Http404
     try:
-        services.profile_change_approve(agency=request.agency, actor=request.user, change=change)
+        services.profile_change_approve(
+            agency=request.agency, actor=request.user, change=change, overwrite=request.POST.get("overwrite") == "on"
+        )
     except ValidationError as error:
         messages.error(request, _("Nothing was changed: %(errors)s") % {"errors": " ".join(error.messages)})
         return redirect("portal_staff:change_detail", pk=change.pk)
@@ -131,5 +135,5 @@ def change_reject(request, pk):
 @staff_permission_required("matchmakers.view_staff")
 def impersonation_log(request):
     """Every log-in as a member: who, whom, when, from where, how it ended."""
-    page = Paginator(selectors.impersonation_list(agency=request.agency), 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.impersonation_list(user=request.user), 50).get_page(request.GET.get("page"))
     return render(request, "portal/staff/impersonation_list.html", {"page": page})

@@ -9,6 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.messaging.models import Notification
 from apps.portal.models import MemberAccount, MemberInvitation, ResetCode
 from tests.conftest import agency_client
 from tests.matchmakers.factories import UserFactory
@@ -53,6 +54,10 @@ def test_an_invitation_link_sets_the_password_once_and_logs_the_member_in(agency
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["xiaoyu@example.com"]
     path = _path(_link(mail.outbox[0].body))
     assert MemberInvitation.unscoped.get(member=she).token_hash not in mail.outbox[0].body  # only a hash is stored
+    # Staff never read the link: the stored message shows it masked, and the real text is gone once sent.
+    notification = Notification.unscoped.get(member=she)
+    assert path not in notification.body and "******" in notification.body
+    assert notification.status == "sent" and notification.sealed == ""
 
     browser = agency_client(agency)
     assert browser.get(path).status_code == 200
@@ -263,6 +268,8 @@ def test_a_texted_code_resets_the_password(agency, she, sms_file):
     response = browser.post(reverse("portal:reset"), {"phone": she.phone})
     assert response.status_code == 302
     code = _code(sms_file)
+    notification = Notification.unscoped.get(member=she, kind="reset_code")
+    assert code not in notification.body and "******" in notification.body and notification.sealed == ""
     assert _reset(browser, she.phone, code).status_code == 302
     assert MemberAccount.unscoped.get(member=she).check_password(NEW_PASSWORD)
     assert browser.get(reverse("portal:home")).status_code == 200
@@ -314,3 +321,59 @@ def test_reset_codes_are_rate_limited_per_phone_and_per_address(agency, she, sms
     # Another address may still ask for another phone.
     assert agency_client(agency).post(reverse("portal:reset"), {"phone": "13700000098"},
                                       REMOTE_ADDR="10.1.2.3").status_code == 302  # fmt: skip
+
+
+def test_a_secret_never_goes_in_site_and_a_failed_one_is_not_sent_again(agency, matchmaker, she):
+    from django.core.exceptions import ValidationError
+
+    from apps.agencies.context import agency_context
+    from apps.messaging import services as messaging
+
+    with agency_context(agency), pytest.raises(ValidationError):
+        messaging.notify_member(agency=agency, member=she, kind="reset_code", channel="in_site",
+                                values={"minutes": 10}, secrets={"code": "123456"})  # fmt: skip
+    assert not Notification.unscoped.exists()
+    failed = Notification.unscoped.create(
+        agency=agency, member=she, channel="sms", kind="reset_code", body="code ******", recipient=she.phone,
+        status="failed", attempts=4,
+    )  # fmt: skip
+    with agency_context(agency), pytest.raises(ValidationError, match="Send a new one instead"):
+        messaging.notification_retry(agency=agency, actor=matchmaker, notification_id=failed.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_can_be_used_once_even_by_two_requests_at_once(agency, she, sms_file):
+    """Two confirmations with the right code race on their own connections: one password wins."""
+    import threading
+
+    from django.db import connection
+
+    account(she)
+    agency_client(agency).post(reverse("portal:reset"), {"phone": she.phone})
+    code = _code(sms_file)
+    results, barrier = [], threading.Barrier(2)
+
+    def confirm(password):
+        from apps.agencies.context import agency_context
+        from apps.portal import services
+
+        try:
+            barrier.wait()
+            with agency_context(agency):
+                services.reset_code_confirm(agency=agency, phone=she.phone, code=code, password1=password,
+                                            password2=password)  # fmt: skip
+            results.append(password)
+        except Exception as error:  # the loser's ValidationError
+            results.append(type(error).__name__)
+        finally:
+            connection.close()
+
+    passwords = ("Left-Hand-2031!", "Right-Hand-2031!")
+    workers = [threading.Thread(target=confirm, args=(password,)) for password in passwords]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(results) == 2 and results.count("ValidationError") == 1, results
+    winner = next(result for result in results if result != "ValidationError")
+    assert MemberAccount.unscoped.get(member=she).check_password(winner)

@@ -6,7 +6,8 @@ from django.urls import reverse
 from apps.members.models import Member
 from apps.portal.models import Impersonation
 from tests.conftest import agency_client
-from tests.matchmakers.factories import UserFactory
+from tests.matching.factories import person
+from tests.matchmakers.factories import UserFactory, root_role
 from tests.portal.conftest import PORTAL_STAFF_PERMS
 from tests.portal.factories import PASSWORD, member_client
 
@@ -75,8 +76,6 @@ def test_a_staff_log_out_ends_the_member_view(agency, matchmaker, she):
 
 
 def test_opening_another_member_closes_the_first(agency, matchmaker, she):
-    from tests.matching.factories import person
-
     other = person(agency, "female", 31, owner=matchmaker)
     staff = agency_client(agency, matchmaker)
     _login_as(staff, she)
@@ -98,21 +97,72 @@ def test_the_members_password_cannot_be_changed_in_the_member_view(agency, match
     assert MemberAccount.unscoped.get(member=she).check_password(PASSWORD)
 
 
-def test_the_log_in_as_log_is_for_staff_managers_of_the_agency(agency, other_agency, matchmaker, she):
+def test_the_log_in_as_log_follows_the_role_tree(agency, other_agency, matchmaker, she):
     _login_as(agency_client(agency, matchmaker), she)
-    admin = UserFactory(agency=agency, username="boss", perms=["matchmakers.view_staff"])
+    admin = UserFactory(agency=agency, username="boss", role=root_role(agency))
     page = agency_client(agency, admin).get(reverse("portal_staff:impersonations"))
     assert page.status_code == 200 and "林小雨" in page.content.decode()
     assert agency_client(agency, matchmaker).get(reverse("portal_staff:impersonations")).status_code == 403
-    outsider = UserFactory(agency=other_agency, username="boss", perms=["matchmakers.view_staff"])
+    sibling = UserFactory(agency=agency, username="hr", perms=["matchmakers.view_staff", "matchmakers.view_members"])
+    assert "林小雨" not in agency_client(agency, sibling).get(reverse("portal_staff:impersonations")).content.decode()
+    outsider = UserFactory(agency=other_agency, username="boss", role=root_role(other_agency))
     foreign = agency_client(other_agency, outsider).get(reverse("portal_staff:impersonations"))
     assert foreign.status_code == 200 and "林小雨" not in foreign.content.decode()
 
 
-def test_the_log_in_as_log_keeps_its_query_count(agency, matchmaker, she, django_assert_max_num_queries):
-    from tests.matching.factories import person
+def test_a_deactivated_staff_users_member_view_is_recorded_as_ended(agency, matchmaker, she):
+    staff = agency_client(agency, matchmaker)
+    _login_as(staff, she)
+    type(matchmaker).objects.filter(pk=matchmaker.pk).update(is_active=False)
+    assert staff.get(reverse("portal:home")).status_code == 302
+    record = Impersonation.unscoped.get()
+    assert record.ended_at is not None and record.end_reason == Impersonation.EndReason.REVOKED
 
-    admin = UserFactory(agency=agency, username="boss", perms=["matchmakers.view_staff"])
+
+def test_logging_out_of_the_portal_in_the_member_view_only_exits_it(agency, matchmaker, she):
+    staff = agency_client(agency, matchmaker)
+    _login_as(staff, she)
+    staff.post(reverse("portal:logout"))
+    assert Impersonation.unscoped.get().end_reason == Impersonation.EndReason.EXIT
+    assert staff.get(reverse("members:detail", args=[she.pk])).status_code == 200  # still staff
+
+
+def test_member_views_left_open_are_closed_after_a_session_lifetime(agency, matchmaker, she, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    from apps.portal.tasks import impersonations_close_stale
+
+    _login_as(agency_client(agency, matchmaker), she)
+    _login_as(agency_client(agency, matchmaker), person(agency, "female", 30, owner=matchmaker))
+    old = Impersonation.unscoped.order_by("pk").last()
+    Impersonation.unscoped.filter(pk=old.pk).update(
+        started_at=timezone.now() - datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)
+    )
+    assert impersonations_close_stale.delay(agency_id=agency.pk).get() == 1
+    assert impersonations_close_stale.delay(agency_id=agency.pk).get() == 0  # idempotent
+    old.refresh_from_db()
+    assert old.end_reason == Impersonation.EndReason.EXPIRED
+
+
+def test_staff_in_the_member_view_cannot_answer_for_the_member(agency, matchmaker, she):
+    from apps.matching.models import Recommendation
+
+    him = person(agency, "male", 31, owner=matchmaker)
+    recommendation = Recommendation.unscoped.create(agency=agency, member=she, candidate=him, score=80, reason="r",
+                                                    recommended_by=matchmaker)  # fmt: skip
+    staff = agency_client(agency, matchmaker)
+    _login_as(staff, she)
+    response = staff.post(reverse("portal:recommendation_answer", args=[recommendation.pk]), {"answer": "accept"},
+                          follow=True, HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
+    assert "Only the member can give this answer" in response.content.decode()
+    recommendation.refresh_from_db()
+    assert recommendation.status == Recommendation.Status.PROPOSED
+
+
+def test_the_log_in_as_log_keeps_its_query_count(agency, matchmaker, she, django_assert_max_num_queries):
+    admin = UserFactory(agency=agency, username="boss", role=root_role(agency))
     browser = agency_client(agency, admin)
     staff = agency_client(agency, matchmaker)
     _login_as(staff, she)

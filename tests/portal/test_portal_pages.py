@@ -190,3 +190,15 @@ def test_the_recommendation_page_keeps_its_query_count(agency, matchmaker, she, 
                                        score=70, reason="r", recommended_by=matchmaker)  # fmt: skip
     with django_assert_max_num_queries(few):
         assert len(browser.get(reverse("portal:recommendations")).context["rows"]) == 16
+
+
+def test_a_published_member_out_of_the_gallery_has_no_photo_for_members(agency, matchmaker, she):
+    from apps.members.models import Member
+
+    paused = person(agency, "male", 33, owner=matchmaker, published=True)
+    MemberPhoto.unscoped.create(agency=agency, member=paused, is_primary=True,
+                                image=ContentFile(image_bytes(), name="p.png"))  # fmt: skip
+    browser = member_client(agency, she)
+    assert browser.get(reverse("portal:person_photo", args=[paused.pk])).status_code == 200
+    Member.unscoped.filter(pk=paused.pk).update(service_status="paused")
+    assert browser.get(reverse("portal:person_photo", args=[paused.pk])).status_code == 404

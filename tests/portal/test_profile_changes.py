@@ -170,3 +170,20 @@ def test_the_review_list_keeps_its_query_count(agency, matchmaker, she, django_a
         _submit(member_client(agency, member), member, occupation=f"工程师{n}")
     with django_assert_max_num_queries(few):
         assert len(staff.get(reverse("portal_staff:changes")).context["page"]) == 16
+
+
+def test_approval_refuses_to_overwrite_a_field_changed_since_unless_told(agency, matchmaker, she):
+    _submit(member_client(agency, she), she, occupation="教师", height_cm=166)
+    change = ProfileChangeRequest.unscoped.get(member=she)
+    Member.unscoped.filter(pk=she.pk).update(occupation="医生")  # a colleague edited it meanwhile
+    staff = agency_client(agency, matchmaker)
+    detail = staff.get(reverse("portal_staff:change_detail", args=[change.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert 'name="overwrite"' in detail.content.decode()
+    url = reverse("portal_staff:change_approve", args=[change.pk])
+    response = staff.post(url, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "changed on the profile since the member sent this request" in response.content.decode()
+    she.refresh_from_db()
+    assert (she.occupation, she.height_cm) == ("医生", 165)
+    staff.post(url, {"overwrite": "on"})
+    she.refresh_from_db()
+    assert (she.occupation, she.height_cm) == ("教师", 166)
