@@ -9,7 +9,6 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -65,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
+    "django_celery_beat",
     "template_partials",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -81,8 +81,10 @@ INSTALLED_APPS = [
     "apps.matching",
     "apps.appointments",
     "apps.portal",
+    "apps.jobs",
     "apps.site",
     "apps.reports",
+    "apps.integrations",
 ]
 
 MIDDLEWARE = [
@@ -119,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.agencies.context_processors.agency",
                 "apps.portal.context_processors.portal",
+                "apps.jobs.context_processors.reminders",
                 "apps.messaging.context_processors.staff_messages",
             ],
         },
@@ -254,21 +257,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {
-    # Each agency's contract expiry and sales roll-up of the days just ended (in TIME_ZONE).
-    "finance-nightly": {"task": "apps.finance.tasks.finance_nightly_all", "schedule": crontab(hour=0, minute=30)},
-    # Messages whose delivery task was lost (worker restart) are queued again (F-H3).
-    "notifications-requeue": {
-        "task": "apps.messaging.tasks.notifications_requeue_due_all",
-        "schedule": crontab(minute="*/10"),
-    },
-    # Log-ins as member left open by a closed browser are recorded as ended (F-F3).
-    "impersonations-close-stale": {
-        "task": "apps.portal.tasks.impersonations_close_stale_all",
-        "schedule": crontab(minute=15),
-    },
-}
+# Beat reads its schedule from the database (django-celery-beat), so it is edited in the platform
+# admin; the default entries are installed once by apps.jobs.schedule after migrate.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 LOGGING = {
     "version": 1,

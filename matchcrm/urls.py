@@ -19,6 +19,8 @@ urlpatterns = [
     path("staff/", include("apps.matching.urls")),
     path("staff/", include("apps.appointments.urls")),
     path("staff/", include("apps.portal.urls_staff")),
+    path("staff/integrations/", include("apps.integrations.urls")),
+    path("staff/", include("apps.jobs.urls")),
     path("stories/", include("apps.appointments.urls_public")),
     path("portal/messages/", include("apps.messaging.urls_portal")),
     path("portal/members/", include("apps.appointments.urls_portal")),

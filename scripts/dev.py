@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         commands = {
             "web": [PYTHON, str(ROOT / "manage.py"), "runserver", f"{host}:{port}", "--noreload"],
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
-            "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(VAR / "celerybeat-schedule")],
+            "beat": [*celery, "beat", "--loglevel", "INFO"],
         }
         for name, command in commands.items():
             say(f"starting {name}")

@@ -1,18 +1,20 @@
 """The daily sales roll-up behind the reports (F-G5) and the nightly finance job that fills it."""
 
 import datetime
+import json
 from decimal import Decimal
-from unittest import mock
 
 import pytest
-from celery.schedules import crontab
-from django.conf import settings
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency
-from apps.finance import reports, services, tasks
+from apps.finance import reports, services
 from apps.finance.models import Contract, SalesDaily, SalesRollupDay
+from apps.jobs import schedule
+from apps.jobs import tasks as job_tasks
+from apps.jobs.models import JobRun
 from matchcrm.celery import app as celery_app
 from tests.agencies.factories import AgencyFactory
 from tests.agencies.test_tasks import celery_worker_process  # noqa: F401 - the real worker fixture
@@ -153,42 +155,45 @@ def test_payments_follow_their_contract_to_another_salesperson(agency, team, pac
     assert report_of(team["finance"]).by_salesperson == report.by_salesperson
 
 
-# --- the nightly job ------------------------------------------------------------------------------
+# --- the nightly job (the "report_rollups" background job) --------------------------------------
 
 
 def test_the_nightly_job_expires_ended_contracts_and_rolls_up_pending_days(agency, team, packages, busy_day):
     ended = approve(agency, team, salesperson=team["sales"], package=packages[0], on=busy_day - 400 * ONE_DAY)
 
-    result = tasks.finance_nightly.delay(agency_id=agency.pk).get()
+    result = job_tasks.job_run.delay(agency_id=agency.pk, job="report_rollups").get()
 
-    assert result == {"agency": agency.slug, "expired": 1, "days_rolled_up": 405}
+    assert result["status"] == "succeeded"
+    assert result["counts"] == {"contracts_expired": 1, "sales_days_rolled_up": 405}
     ended.refresh_from_db()
     assert ended.status == Contract.Status.EXPIRED
-    assert tasks.finance_nightly.delay(agency_id=agency.pk).get() == {"agency": agency.slug, "expired": 0,
-                                                                      "days_rolled_up": 0}  # fmt: skip
+    again = job_tasks.job_run.delay(agency_id=agency.pk, job="report_rollups").get()
+    assert again["counts"] == {"contracts_expired": 0, "sales_days_rolled_up": 0}
 
 
-def test_the_nightly_fan_out_queues_every_active_agency(agency, other_agency):
+def test_the_nightly_fan_out_runs_every_active_agency(agency, other_agency):
     suspended = AgencyFactory(slug="closed", status=Agency.Status.SUSPENDED)
-    with mock.patch.object(tasks.finance_nightly, "delay") as queued:
-        assert tasks.finance_nightly_all.delay().get() == 2
-    assert sorted(call.kwargs["agency_id"] for call in queued.call_args_list) == sorted([agency.pk, other_agency.pk])
-    assert suspended.pk not in [call.kwargs["agency_id"] for call in queued.call_args_list]
+    assert job_tasks.job_dispatch.delay(job="report_rollups").get() == 2
+    runs = JobRun.unscoped.filter(job="report_rollups")
+    assert sorted(runs.values_list("agency_id", flat=True)) == sorted([agency.pk, other_agency.pk])
+    assert not runs.filter(agency=suspended).exists()
 
 
-def test_beat_runs_the_nightly_fan_out_after_midnight():
-    entry = settings.CELERY_BEAT_SCHEDULE["finance-nightly"]
-    assert entry["task"] == tasks.finance_nightly_all.name
-    assert entry["task"] in celery_app.tasks
-    assert entry["schedule"] == crontab(hour=0, minute=30)
+def test_beat_runs_the_nightly_roll_up_after_midnight():
+    schedule.install_defaults()
+    entry = PeriodicTask.objects.get(name="report roll-ups")
+    assert entry.task == job_tasks.job_dispatch.name and entry.task in celery_app.tasks
+    assert json.loads(entry.kwargs) == {"job": "report_rollups"}
+    assert (entry.crontab.hour, entry.crontab.minute) == ("0", "30")
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_the_nightly_job_runs_in_a_real_worker(agency, other_agency, busy_day, celery_worker_process):  # noqa: F811
-    result = tasks.finance_nightly.apply_async(kwargs={"agency_id": agency.pk}, queue=celery_worker_process)
+    result = job_tasks.job_run.apply_async(kwargs={"agency_id": agency.pk, "job": "report_rollups"},
+                                           queue=celery_worker_process)  # fmt: skip
 
-    assert result.get(timeout=60) == {"agency": agency.slug, "expired": 0, "days_rolled_up": 5}
+    assert result.get(timeout=60)["counts"] == {"contracts_expired": 0, "sales_days_rolled_up": 5}
     assert len(daily_rows(agency)) == 2
     with agency_context(other_agency):
         assert not SalesRollupDay.objects.exists()

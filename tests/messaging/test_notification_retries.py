@@ -11,8 +11,10 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.utils import timezone, translation
+from django_celery_beat.models import PeriodicTask
 
 from apps.agencies.context import agency_context
+from apps.jobs import schedule
 from apps.messaging import services, tasks
 from apps.messaging.models import Kind, Notification
 from apps.messaging.services import notification_deliver, notify_member, send_to_member
@@ -190,9 +192,10 @@ def test_lost_tasks_are_queued_again_and_only_those(agency, other_agency, member
 
 def test_the_safety_net_runs_for_every_active_agency_every_ten_minutes(agency, other_agency):
     assert tasks.notifications_requeue_due_all.apply().get() == 2
-    entry = settings.CELERY_BEAT_SCHEDULE["notifications-requeue"]
-    assert entry["task"] == "apps.messaging.tasks.notifications_requeue_due_all"
-    assert entry["schedule"].minute == set(range(0, 60, 10))
+    schedule.install_defaults()
+    entry = PeriodicTask.objects.get(name="notifications requeue")
+    assert entry.task == "apps.messaging.tasks.notifications_requeue_due_all"
+    assert entry.crontab.minute == "*/10"
 
 
 # Retry now ----------------------------------------------------------------------------------------
