@@ -25,7 +25,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.agencies.models import AgencySequence
+from apps.agencies.sequences import sequence_block
 from apps.members.models import Member, PartnerPreference
 
 from . import oelove
@@ -229,7 +229,7 @@ class SyncPass:
         return logins
 
     def create_members(self, users: list[oelove.MappedUser]) -> list[tuple]:
-        first = _sequence_block(agency=self.agency, name=MEMBER_SEQUENCE, count=len(users))
+        first = sequence_block(agency=self.agency, name=MEMBER_SEQUENCE, count=len(users))
         members = []
         for offset, user in enumerate(users):
             name = user.status["username"] if not oelove.MOBILE_RE.match(user.status["username"]) else ""
@@ -516,15 +516,3 @@ def _copy_insert(model, agency, rows: list[dict]) -> None:
         for row in rows:
             values = {**base, **row}
             copy.write_row(tuple(values[name] for name in names))
-
-
-def _sequence_block(*, agency, name: str, count: int) -> int:
-    """Reserve `count` consecutive values of the agency's counter; returns the first of them."""
-    AgencySequence.unscoped.get_or_create(agency=agency, name=name)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE agencies_agencysequence SET last_value = last_value + %s"
-            " WHERE agency_id = %s AND name = %s RETURNING last_value",
-            [count, agency.pk, name],
-        )
-        return cursor.fetchone()[0] - count + 1

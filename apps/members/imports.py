@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from apps.agencies.models import AgencySequence
+from apps.agencies.sequences import sequence_block
 from apps.core.validators import normalize_mobile
 from apps.matchmakers.models import User
 
@@ -735,26 +735,13 @@ def import_preview(agency, actor: User, file, mapping: dict[str, str]) -> Import
     return report
 
 
-def _sequence_block(*, agency, name: str, count: int) -> int:
-    """Reserve `count` consecutive values of the agency's counter; returns the first of them."""
-    with transaction.atomic():
-        AgencySequence.unscoped.get_or_create(agency=agency, name=name)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE agencies_agencysequence SET last_value = last_value + %s"
-                " WHERE agency_id = %s AND name = %s RETURNING last_value",
-                [count, agency.pk, name],
-            )
-            return cursor.fetchone()[0] - count + 1
-
-
 def import_members(agency, actor: User, file, mapping: dict[str, str]) -> ImportReport:
     """Validate again and insert every good row in one transaction; duplicates and bad rows are skipped."""
     try:
         with transaction.atomic():
             report, members = _validate(agency, actor, file, mapping)
             if members:
-                first = _sequence_block(agency=agency, name=MEMBER_SEQUENCE, count=len(members))
+                first = sequence_block(agency=agency, name=MEMBER_SEQUENCE, count=len(members))
                 for offset, member in enumerate(members):
                     member.member_no = f"M{first + offset:06d}"
                 Member.objects.bulk_create(members, batch_size=BATCH_SIZE)

@@ -1,11 +1,13 @@
 """The OElove tests read a real MariaDB: 127.0.0.1:3306 as root with no password (OELOVE_TEST_HOST /
 OELOVE_TEST_PORT override it). Each test session (each xdist worker) creates its own database,
-oelove_test_<worker>, and drops it at the end; each test starts from freshly created tables.
+oelove_test_<worker>_<random>, and drops it at the end; each test starts from freshly created tables.
+The random part keeps two test runs on one machine (a developer's and CI's) out of each other's way.
 
 Without a reachable MariaDB the tests that need it are skipped, except under CI, where they fail loudly.
 """
 
 import os
+import uuid
 
 import pymysql
 import pytest
@@ -47,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def oelove_database(worker_id):
-    name = f"oelove_test_{worker_id}"
+    name = f"oelove_test_{worker_id}_{uuid.uuid4().hex[:8]}"
     server = mariadb_connect()
     with server.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -25,7 +25,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.agencies.context import agency_context
-from apps.agencies.models import Agency, AgencySequence
+from apps.agencies.models import Agency
+from apps.agencies.sequences import sequence_block
 from apps.finance import numbering, reports, services
 from apps.finance.models import CENT, Contract, Instalment, Payment, Refund, SalesDaily, SalesRollupDay, ServicePackage
 from apps.matchmakers.models import User
@@ -213,17 +214,6 @@ class Command(BaseCommand):
             packages.append((package, weight))
         return packages
 
-    def _numbers(self, agency, name: str, count: int) -> int:
-        """The first of `count` values taken in one block from the agency's counter `name`."""
-        AgencySequence.objects.get_or_create(agency=agency, name=name)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE agencies_agencysequence SET last_value = last_value + %s"
-                " WHERE agency_id = %s AND name = %s RETURNING last_value",
-                [count, agency.pk, name],
-            )
-            return cursor.fetchone()[0] - count + 1
-
     def _seed(self, agency, payment_count: int, contract_count: int, days: int, seed: int) -> dict:  # noqa: PLR0915
         rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
         now = timezone.now()
@@ -250,8 +240,8 @@ class Command(BaseCommand):
                 [Contract._meta.db_table, contract_count],
             )
             ids = [row[0] for row in cursor.fetchall()]
-        contract_no = self._numbers(agency, "contract", contract_count)
-        payment_no = self._numbers(agency, "payment", payment_count)
+        contract_no = sequence_block(agency=agency, name="contract", count=contract_count)
+        payment_no = sequence_block(agency=agency, name="payment", count=payment_count)
 
         contract_rows, instalment_rows, payment_rows, refund_rows, final = [], [], [], [], {}
         refunds = []
@@ -299,7 +289,7 @@ class Command(BaseCommand):
                     agency.pk, number, contract_id, member_id, value, method, moment, reference, "confirmed", finance,
                     moment, finance, confirmed,
                 ))  # fmt: skip
-        refund_no = self._numbers(agency, "refund", len(refunds)) if refunds else 0
+        refund_no = sequence_block(agency=agency, name="refund", count=len(refunds)) if refunds else 0
         for offset, (contract_id, member_id, salesperson, value, decided) in enumerate(refunds):
             applied = decided - datetime.timedelta(seconds=rng.uniform(600, 86400))
             number = numbering.render(patterns.refund_number_pattern, sequence=refund_no + offset,
