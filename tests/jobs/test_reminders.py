@@ -309,3 +309,22 @@ def test_the_beat_entry_point_runs_every_agency_in_a_real_worker(agency, other_a
     tasks.job_run.apply_async(kwargs={"agency_id": agency.pk, "job": "birthday_reminders"},
                               queue=celery_worker_process).get(timeout=60)  # fmt: skip
     assert Reminder.unscoped.count() == 1
+
+
+def test_platform_operators_edit_the_schedule_in_the_admin_and_agency_staff_cannot(agency, admin):
+    from django.test import Client
+    from django_celery_beat.models import PeriodicTask
+
+    from tests.matchmakers.factories import PlatformOperatorFactory
+
+    schedule.install_defaults()
+    ops = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    ops.force_login(PlatformOperatorFactory(username="ops"))
+    listing = ops.get("/admin/django_celery_beat/periodictask/")
+    assert listing.status_code == 200 and "birthday reminders" in listing.text
+    entry = PeriodicTask.objects.get(name="birthday reminders")
+    page = ops.get(f"/admin/django_celery_beat/periodictask/{entry.pk}/change/")
+    assert page.status_code == 200
+    staff = Client(HTTP_HOST="localhost")
+    staff.force_login(admin)  # an agency's own admin is not a platform operator
+    assert staff.get("/admin/django_celery_beat/periodictask/").status_code == 302
