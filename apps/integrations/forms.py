@@ -21,13 +21,6 @@ class OeloveSourceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.order_fields(["host", "port", "database", "user", "password", "table_prefix", "enabled"])
 
-    def connection_source(self) -> OeloveSource:
-        """The settings as submitted, for a connection test: the stored password unless a new one was typed."""
-        source = self.instance
-        if self.cleaned_data.get("password"):
-            source.password = self.cleaned_data["password"]
-        return source
-
 
 class ConflictResolveForm(forms.Form):
     member = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -55,11 +55,11 @@ def describe_error(error: Exception, source) -> str:
     return _("The database answered with an error: %(error)s") % {"error": error}
 
 
-def connect(source, *, timeout: int = 10) -> pymysql.connections.Connection:
+def connect(source, *, timeout: int = 10, read_timeout: int = 300) -> pymysql.connections.Connection:
     try:
         return pymysql.connect(
             host=source.host, port=source.port, user=source.user, password=source.password or "",
-            database=source.database, charset="utf8mb4", connect_timeout=timeout, read_timeout=300,
+            database=source.database, charset="utf8mb4", connect_timeout=timeout, read_timeout=read_timeout,
             cursorclass=pymysql.cursors.SSCursor, autocommit=True,
         )  # fmt: skip
     except pymysql.MySQLError as error:
@@ -81,7 +81,8 @@ def missing_tables(connection, prefix: str) -> list[str]:
 
 def check_connection(source) -> str:
     """A sentence saying the site database is usable; SourceError saying what is wrong otherwise."""
-    connection = connect(source, timeout=5)
+    # A short read timeout too: a port that accepts but never answers must not hold the web request.
+    connection = connect(source, timeout=5, read_timeout=10)
     try:
         missing = missing_tables(connection, source.table_prefix)
         if missing:
@@ -111,6 +112,12 @@ PROFILE_COLUMNS = (
 )  # fmt: skip
 
 
+def _without_nul(row: tuple) -> tuple:
+    """PostgreSQL text cannot hold NUL characters, which MySQL text can: drop them from every value, so
+    one such row cannot fail a whole batch (and every run after it)."""
+    return tuple(value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value for value in row)
+
+
 def read_users(connection, prefix: str, *, after: int, limit: int) -> list[tuple]:
     """The next `limit` users after user id `after`, each joined with its profile, criteria and status."""
     t = lambda name: table(prefix, name)  # noqa: E731
@@ -124,7 +131,7 @@ def read_users(connection, prefix: str, *, after: int, limit: int) -> list[tuple
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [after, limit])
-        return list(cursor.fetchall_unbuffered())
+        return [_without_nul(row) for row in cursor.fetchall_unbuffered()]
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,7 @@ def read_activity(connection, prefix: str, spec: ActivityTable, *, since: int, a
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit])
-        return list(cursor.fetchall_unbuffered())
+        return [_without_nul(row) for row in cursor.fetchall_unbuffered()]
 
 
 # --- Code lists by label ------------------------------------------------------------------------

@@ -31,17 +31,34 @@ def oelove_source_save(*, agency, actor, source: OeloveSource, password: str = "
     """Save the site's connection settings; an empty password keeps the stored one."""
     _require_settings(actor)
     source.agency = agency
-    if password:
-        source.password = password
-    elif source.pk:
-        source.password = OeloveSource.objects.get(agency=agency, pk=source.pk).password
+    source.password = _password_for(agency=agency, source=source, password=password)
     source.full_clean(exclude=["agency"])
     source.save()
     return source
 
 
-def oelove_connection_test(*, source: OeloveSource) -> tuple[bool, str]:
+def _password_for(*, agency, source: OeloveSource, password: str) -> str:
+    """The password to use: the one typed, else the stored one, but only for the server, database and
+    user it was given for. Otherwise anyone editing the settings could send the stored password to a
+    server of their own choosing (and read it there)."""
+    if password:
+        return password
+    stored = OeloveSource.objects.filter(agency=agency, pk=source.pk).first() if source.pk else None
+    if stored is None:
+        return "" if source.pk else source.password or ""
+    if (stored.host, stored.port, stored.database, stored.user) != (source.host, source.port, source.database,
+                                                                    source.user):  # fmt: skip
+        raise ValidationError({"password": _("Type the password again: the stored one is only used with the "
+                                             "server, database and user it was saved for.")})  # fmt: skip
+    return stored.password
+
+
+def oelove_connection_test(*, source: OeloveSource, agency=None, password: str = "") -> tuple[bool, str]:
     """(usable?, a sentence for the person setting it up). Never raises for a connection problem."""
+    try:
+        source.password = _password_for(agency=agency, source=source, password=password)
+    except ValidationError as error:
+        return False, " ".join(error.messages)
     try:
         return True, oelove.check_connection(source)
     except oelove.SourceError as error:

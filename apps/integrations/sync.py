@@ -103,13 +103,17 @@ class SyncPass:
         checkpoint = self.run.checkpoint or {}
         phases = ["profiles", *(spec.name for spec in oelove.ACTIVITY_TABLES)]
         start = phases.index(checkpoint["phase"]) if checkpoint.get("phase") in phases else 0
+        activity_started = False
         for phase in phases[start:]:
             if phase == "profiles":
                 self.sync_profiles(after=checkpoint.get("after_userid", 0) if start == 0 else None)
             else:
-                if not self.member_ids:
+                if not activity_started:
+                    # Every link, not only those this run made: the activity of members synced on
+                    # earlier runs must not be skipped as "not imported".
                     self.member_ids = dict(OeloveLink.objects.filter(agency=self.agency)
                                            .values_list("oelove_userid", "member_id"))  # fmt: skip
+                    activity_started = True
                 spec = next(spec for spec in oelove.ACTIVITY_TABLES if spec.name == phase)
                 self.sync_activity(spec)
         with transaction.atomic():
@@ -306,9 +310,26 @@ class SyncPass:
         self.counts["user"]["updated"] += len(changed)
         return logins
 
+    def _phone_may_change(self, user, member, value: str, *, taken: dict, claimed: set, merging: bool) -> bool:
+        """Whether the site's mobile number may replace the member's: not on a merge (the member keeps
+        theirs), not when another member has it, not when another user of this batch claimed it first."""
+        if value == member.phone:
+            return False
+        owner = taken.get(value) or ("—" if value in claimed else None)
+        if merging or owner:
+            if owner:
+                self.skip("user", user.userid, _("mobile number %(phone)s already belongs to member %(member)s")
+                          % {"phone": value, "member": owner}, severity=SyncSkip.Severity.VALUE)  # fmt: skip
+            return False
+        claimed.add(value)
+        return True
+
     def _apply_profiles(self, pairs: list[tuple], *, merging: bool) -> None:
         """The site's non-empty values overwrite the member's; a merge keeps the member's own mobile number."""
         wanted_phones = {user.phone: member.pk for user, member in pairs if not merging and user.phone != member.phone}
+        # Two site users of this batch whose user names normalise to one mobile number: the first
+        # keeps it, the others are skipped for that value (the unique phone would fail the batch).
+        claimed: set[str] = set()
         taken = dict(Member.objects.filter(agency=self.agency, phone__in=wanted_phones)
                      .values_list("phone", "member_no")) if wanted_phones else {}  # fmt: skip
         now = timezone.now()
@@ -317,11 +338,8 @@ class SyncPass:
             for name, value in user.member.items():
                 if value in (None, "", []):
                     continue
-                if name == "phone" and (merging or value in taken):
-                    if value in taken and value != member.phone:
-                        self.skip("user", user.userid, _("mobile number %(phone)s already belongs to member "
-                                                         "%(member)s") % {"phone": value, "member": taken[value]},
-                                  severity=SyncSkip.Severity.VALUE)  # fmt: skip
+                if name == "phone" and not self._phone_may_change(user, member, value, taken=taken, claimed=claimed,
+                                                                  merging=merging):  # fmt: skip
                     continue
                 setattr(member, name, value)
             member.updated_at = now

@@ -27,7 +27,9 @@ def source_settings(request):
     if request.method == "POST":
         if form.is_valid():
             if request.POST.get("action") == "test":
-                ok, message = services.oelove_connection_test(source=form.connection_source())
+                ok, message = services.oelove_connection_test(
+                    agency=request.agency, source=form.instance, password=form.cleaned_data.get("password", "")
+                )
                 (messages.success if ok else messages.error)(request, message)
                 status = 200 if ok else 400
             else:

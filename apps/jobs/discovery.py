@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ DISCOVERY_SHOWN = 5
 FIRST_RUN_LOOKBACK = datetime.timedelta(hours=24)
 
 
-def _changed_members(agency, since: datetime.datetime):
+def _changed_members(agency, since: datetime.datetime, after_pk: int | None = None):
     """Members with an active after-sale matchmaker who are looking (eligible in the engine) and who
     joined, or changed their profile or partner preferences, after `since`; oldest change first."""
     preference_changed = PartnerPreference.objects.filter(agency=agency, member=OuterRef("pk")).values("updated_at")[:1]
@@ -34,7 +34,7 @@ def _changed_members(agency, since: datetime.datetime):
         .filter(Exists(MatchProfile.objects.filter(agency=agency, member=OuterRef("pk"), eligible=True)))
         # GREATEST skips the NULL of a member without preferences.
         .annotate(changed_at=Greatest("created_at", "updated_at", Subquery(preference_changed)))
-        .filter(changed_at__gt=since)
+        .filter(Q(changed_at__gt=since) | Q(changed_at=since, pk__gt=after_pk or 0))
         .only("pk", "agency_id", "name", "member_no", "aftersale_owner_id")
         .order_by("changed_at", "pk")
     )
@@ -47,7 +47,8 @@ def new_match_discovery(agency, today: datetime.date) -> dict:
     started = timezone.now()
     settings = services.settings_for(agency)
     since = settings.discovery_ran_at or started - FIRST_RUN_LOOKBACK
-    members = list(_changed_members(agency, since)[:DISCOVERY_BATCH])
+    after_pk = settings.discovery_last_member_id if settings.discovery_ran_at else None
+    members = list(_changed_members(agency, since, after_pk)[:DISCOVERY_BATCH])
     weights = engine.weights(agency)
     found: dict[int, list[engine.Candidate]] = {}
     for member in members:
@@ -78,7 +79,8 @@ def new_match_discovery(agency, today: datetime.date) -> dict:
     # A full batch leaves members behind: the next run starts after the last change searched.
     capped = len(members) == DISCOVERY_BATCH
     settings.discovery_ran_at = members[-1].changed_at if capped else started
-    settings.save(update_fields=["discovery_ran_at"] if settings.pk else None)
+    settings.discovery_last_member_id = members[-1].pk if capped else None
+    settings.save(update_fields=["discovery_ran_at", "discovery_last_member_id"] if settings.pk else None)
     return {"members_checked": len(members), "with_new_matches": len(found), "reminders": created,
             "capped": int(capped)}  # fmt: skip
 

@@ -137,6 +137,9 @@ class JobSettings(TenantModel):
     )  # fmt: skip
     discovery_ran_at = models.DateTimeField(_("new-match discovery last ran at"), null=True, blank=True,
                                             editable=False)  # fmt: skip
+    # With discovery_ran_at, where a capped run stopped: (change time, member id), so members sharing
+    # one change time across the cut (a bulk import stamps thousands alike) are not passed over.
+    discovery_last_member_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta(TenantModel.Meta):
         verbose_name = _("job settings")

@@ -115,11 +115,13 @@ def contract_expiry_reminders(agency, today: datetime.date) -> dict:
         for user_id in {contract.salesperson_id, _owner_id(member)} - {None}:
             reminders.append(Reminder(
                 user_id=user_id, kind=Reminder.Kind.CONTRACT_EXPIRY, member=member, title=title, due_on=today,
-                key=f"expiry:{contract.pk}:{step}:{user_id}",
+                # The end date is part of the key: an extended contract is reminded again at each step.
+                key=f"expiry:{contract.pk}:{contract.service_end.isoformat()}:{step}:{user_id}",
             ))  # fmt: skip
         if channel:
             with transaction.atomic():
-                if services.mark_once(agency=agency, key=f"expiry-notice:{contract.pk}:{step}"):
+                notice_key = f"expiry-notice:{contract.pk}:{contract.service_end.isoformat()}:{step}"
+                if services.mark_once(agency=agency, key=notice_key):
                     try:
                         with transaction.atomic():
                             notify_member(

@@ -320,3 +320,32 @@ def test_an_unreachable_site_fails_the_run_with_the_reason(agency, source):
     run = sync(agency)
     assert run.status == "failed"
     assert "Cannot reach" in run.error
+
+
+def test_activity_of_earlier_members_is_kept_in_a_run_that_imports_someone_new(agency, source, oelove_db):
+    """A run that creates a member must still file the activity of members synced on earlier runs."""
+    data = generate(oelove_db, users=20, activity=0, end_time=NOW - 86400)
+    sync(agency)
+    generate(oelove_db, users=1, activity=0, first_userid=900_000, code_lists=False, seed=9)
+    added = add_activity(oelove_db, data, activity=200, start_time=NOW - 3600, end_time=NOW, id_base=20_000_000)
+
+    run = sync(agency)
+
+    assert run.counts["user"]["created"] == 1
+    assert run.counts["message"]["created"] == 2 * added["message"]
+    assert run.counts["message"].get("skipped", 0) == 0
+
+
+def test_a_nul_character_in_a_site_text_does_not_stop_the_sync(agency, source, oelove_db):
+    data = generate(oelove_db, users=5, activity=0)
+    userid = data.userids[0]
+    with oelove_db.cursor() as cursor:
+        cursor.execute("UPDATE oepre_user_profile SET monolog = CONCAT('喜欢', CHAR(0), '旅行') WHERE userid = %s",
+                       [userid])  # fmt: skip
+
+    run = sync(agency)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    with in_agency(agency):
+        member = OeloveLink.objects.get(oelove_userid=userid).member
+        assert member.self_intro == "喜欢旅行"

@@ -34,7 +34,12 @@ def test_an_admin_saves_the_site_and_the_password_is_kept_encrypted(agency, site
     assert response.status_code == 302
     source = OeloveSource.unscoped.get(agency=agency)
     assert (source.database, source.password, source.enabled) == (oelove_database, "s3cret", True)
-    client.post(reverse("integrations:oelove"), _form(oelove_database, port="3307"))  # password left empty
+    client.post(reverse("integrations:oelove"), _form(oelove_database, table_prefix="oe_"))  # password left empty
+    source.refresh_from_db()
+    assert (source.table_prefix, source.password) == ("oe_", "s3cret")
+    # Another port needs the password typed again (see the test below); with it, it is saved.
+    assert client.post(reverse("integrations:oelove"), _form(oelove_database, port="3307")).status_code == 400
+    client.post(reverse("integrations:oelove"), _form(oelove_database, port="3307", password="s3cret"))
     source.refresh_from_db()
     assert (source.port, source.password) == (3307, "s3cret")
 
@@ -163,3 +168,26 @@ def test_the_settings_menu_links_to_the_sync(agency, site_admin):
     response = agency_client(agency, site_admin).get(reverse("integrations:oelove"))
     assert reverse("integrations:oelove") in response.text
     assert SITE_PERM == "matchmakers.edit_settings"
+
+
+def test_the_stored_password_is_never_sent_to_another_server(agency, oelove_database):
+    """Changing the host (or port, database, user) needs the password typed again, for a test or a save."""
+    from django.urls import reverse
+
+    from apps.integrations.models import OeloveSource
+    from tests.conftest import agency_client
+    from tests.matchmakers.factories import UserFactory, root_role
+
+    from .conftest import HOST, PORT
+
+    OeloveSource.unscoped.create(agency=agency, host=HOST, port=PORT, database=oelove_database, user="root",
+                                 password="s3cret")  # fmt: skip
+    admin = agency_client(agency, UserFactory(agency=agency, username="boss", role=root_role(agency)))
+    moved = {"host": "203.0.113.7", "port": PORT, "database": oelove_database, "user": "root", "password": "",
+             "table_prefix": "oepre_", "enabled": "on"}  # fmt: skip
+    for action in ("test", "save"):
+        response = admin.post(reverse("integrations:oelove"), {**moved, "action": action}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400
+        assert "Type the password again" in response.content.decode()
+    stored = OeloveSource.unscoped.get(agency=agency)
+    assert (stored.host, stored.password) == (HOST, "s3cret")

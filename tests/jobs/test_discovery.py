@@ -160,6 +160,19 @@ def test_a_full_batch_leaves_the_rest_for_the_next_run(agency, matchmaker, pool,
     assert run(agency).counts["members_checked"] == 0
 
 
+def test_members_changed_at_the_same_moment_across_a_full_batch_are_all_searched(agency, matchmaker, pool,
+                                                                                  monkeypatch):  # fmt: skip
+    """A bulk import stamps many members with one change time; the cut of a full batch falls among them."""
+    monkeypatch.setattr(discovery, "DISCOVERY_BATCH", 1)
+    twins = [person(agency, "female", 28, owner=matchmaker), person(agency, "female", 27, owner=matchmaker)]
+    moment = timezone.now() - datetime.timedelta(hours=1)
+    Member.unscoped.filter(pk__in=[m.pk for m in twins]).update(created_at=moment, updated_at=moment)
+
+    assert run(agency).counts["members_checked"] == 1
+    assert run(agency).counts["members_checked"] == 1
+    assert sorted(r.member_id for r in new_match_reminders(agency)) == sorted(m.pk for m in twins)
+
+
 def test_the_settings_row_is_created_on_the_first_run(agency, matchmaker, pool):
     assert not JobSettings.unscoped.filter(agency=agency).exists()
     run(agency)
