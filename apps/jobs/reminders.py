@@ -50,7 +50,8 @@ def birthday_reminders(agency, today: datetime.date) -> dict:
             owner_id = _owner_id(member)
             if owner_id is None:
                 continue
-            age = member.age_on(day)
+            # The age they turn that day (age_on would say one less for 29 February on a 28 February).
+            age = day.year - member.birth_date.year
             wording = _("Today is %(name)s's birthday (%(age)s)") if when == "day" \
                 else _("Tomorrow is %(name)s's birthday (%(age)s)")  # fmt: skip
             title = wording % {"name": member.name, "age": age}

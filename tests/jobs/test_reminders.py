@@ -328,3 +328,12 @@ def test_platform_operators_edit_the_schedule_in_the_admin_and_agency_staff_cann
     staff = Client(HTTP_HOST="localhost")
     staff.force_login(admin)  # an agency's own admin is not a platform operator
     assert staff.get("/admin/django_celery_beat/periodictask/").status_code == 302
+
+
+def test_a_29_february_birthday_is_celebrated_on_28_february_with_the_right_age(agency, matchmaker):
+    leapling = person(agency, "female", 30, owner=matchmaker, name="闰日")
+    Member.unscoped.filter(pk=leapling.pk).update(birth_date=datetime.date(1996, 2, 29))
+    with translation.override("en"):
+        run = _run(agency, "birthday_reminders", datetime.date(2027, 2, 28))
+    assert run.counts["reminders"] == 1
+    assert Reminder.unscoped.get(member=leapling).title == "Today is 闰日's birthday (31)"
