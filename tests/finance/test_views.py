@@ -631,12 +631,12 @@ def test_workbench_counts_what_awaits_finance_and_ends_soon(agency, team, packag
                       service_end=today + datetime.timedelta(days=5))  # fmt: skip
     services_payment(agency, team, signed)
     finance = agency_client(agency, team["finance"]).get("/staff/")
-    assert finance.context["finance"] == {"contracts": 1, "payments": 1, "refunds": 0, "ending": 1}
-    assert agency_client(agency, team["sales"]).get("/staff/").context["finance"] == {"ending": 1}
+    assert finance.context["blocks"]["finance"] == {"contracts": 1, "payments": 1, "refunds": 0, "ending": 1}
+    assert agency_client(agency, team["sales"]).get("/staff/").context["blocks"]["finance"] == {"ending": 1}
     foreign = agency_client(outsider.agency, outsider).get("/staff/")
-    assert foreign.context["finance"] == {"contracts": 0, "payments": 0, "refunds": 0, "ending": 0}
+    assert foreign.context["blocks"]["finance"] == {"contracts": 0, "payments": 0, "refunds": 0, "ending": 0}
     nobody = UserFactory(agency=agency, username="nobody", perms=["matchmakers.view_members"])
-    assert agency_client(agency, nobody).get("/staff/").context["finance"] is None
+    assert agency_client(agency, nobody).get("/staff/").context["blocks"]["finance"] is None
 
 
 def test_a_member_shared_one_by_one_brings_their_contracts_along(agency, team, package):
