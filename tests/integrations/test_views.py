@@ -7,6 +7,7 @@ from apps.integrations.models import OeloveSource, SyncConflict, SyncRun, SyncSk
 from apps.members.models import Member
 from tests.conftest import SITE_PERM
 from tests.conftest import agency_client as _agency_client
+from tests.matchmakers.factories import UserFactory
 
 from .conftest import HOST, PORT
 from .oelove_data import generate
@@ -142,6 +143,11 @@ def test_a_conflict_is_linked_to_the_chosen_member(agency, site_admin, source, o
     client = agency_client(agency, site_admin)
     page = client.get(reverse("integrations:conflicts"))
     assert "甲" in page.text and "乙" in page.text
+    # The site's user name is the mobile number: masked for a role that may not reveal contacts.
+    assert "138****0001" in page.text and "13800000001" not in page.text
+    revealer = UserFactory(agency=agency, username="boss", perms=["matchmakers.edit_settings",
+                                                                  "matchmakers.reveal_contact"])  # fmt: skip
+    assert "13800000001" in agency_client(agency, revealer).get(reverse("integrations:conflicts")).text
 
     client.post(reverse("integrations:conflict_resolve", args=[conflict.pk]), {"action": "link", "member": two.pk})
 
