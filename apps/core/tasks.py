@@ -32,6 +32,15 @@ class TenantTask(Task):
             return super().__call__(*args, **kwargs)
 
 
+def queue_for_active_agencies(task: Task, *, queue: str | None = None, **kwargs) -> int:
+    """Queue `task` once per active agency, each in its own task (the beat entry points' fan-out), so
+    one agency's failure or slowness never holds up the others. Returns how many were queued."""
+    agency_ids = list(Agency.objects.filter(status=Agency.Status.ACTIVE).values_list("pk", flat=True))
+    for agency_id in agency_ids:
+        task.apply_async(kwargs={"agency_id": agency_id, **kwargs}, queue=queue)
+    return len(agency_ids)
+
+
 @shared_task(base=TenantTask)
 def image_reencode(*, agency_id: int, model: str, pk: int, field: str) -> bool:
     """Strip EXIF/GPS from, and downsize, one uploaded image (member photos, staff photos).

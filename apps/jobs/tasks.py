@@ -3,8 +3,7 @@ import logging
 from celery import shared_task
 
 from apps.agencies.context import current_agency
-from apps.agencies.models import Agency
-from apps.core.tasks import TenantTask
+from apps.core.tasks import TenantTask, queue_for_active_agencies
 
 from . import registry
 
@@ -26,8 +25,6 @@ def job_dispatch(self, *, job: str) -> int:
     The agency tasks go to the queue this task came from (the default one under beat)."""
     registry.get(job)  # an unknown job name fails here, loudly, not once per agency
     queue = (self.request.delivery_info or {}).get("routing_key") or None
-    agency_ids = list(Agency.objects.filter(status=Agency.Status.ACTIVE).values_list("pk", flat=True))
-    for agency_id in agency_ids:
-        job_run.apply_async(kwargs={"agency_id": agency_id, "job": job}, queue=queue)
-    logger.info("job %s queued for %s agencies", job, len(agency_ids))
-    return len(agency_ids)
+    queued = queue_for_active_agencies(job_run, queue=queue, job=job)
+    logger.info("job %s queued for %s agencies", job, queued)
+    return queued

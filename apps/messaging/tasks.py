@@ -4,8 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from apps.agencies.context import current_agency
-from apps.agencies.models import Agency
-from apps.core.tasks import TenantTask
+from apps.core.tasks import TenantTask, queue_for_active_agencies
 
 from . import services
 from .models import Notification
@@ -39,7 +38,4 @@ def notifications_requeue_due(*, agency_id: int) -> int:
 @shared_task
 def notifications_requeue_due_all() -> int:
     """Run `notifications_requeue_due` for every active agency (the beat schedule's entry point)."""
-    agency_ids = list(Agency.objects.filter(status=Agency.Status.ACTIVE).values_list("pk", flat=True))
-    for agency_id in agency_ids:
-        notifications_requeue_due.delay(agency_id=agency_id)
-    return len(agency_ids)
+    return queue_for_active_agencies(notifications_requeue_due)

@@ -1,8 +1,7 @@
 from celery import shared_task
 
 from apps.agencies.context import current_agency
-from apps.agencies.models import Agency
-from apps.core.tasks import TenantTask
+from apps.core.tasks import TenantTask, queue_for_active_agencies
 
 from . import services
 
@@ -16,7 +15,4 @@ def impersonations_close_stale(*, agency_id: int) -> int:
 @shared_task
 def impersonations_close_stale_all() -> int:
     """Queue the clean-up of every active agency (the beat schedule's entry point)."""
-    agency_ids = list(Agency.objects.filter(status=Agency.Status.ACTIVE).values_list("pk", flat=True))
-    for agency_id in agency_ids:
-        impersonations_close_stale.delay(agency_id=agency_id)
-    return len(agency_ids)
+    return queue_for_active_agencies(impersonations_close_stale)
