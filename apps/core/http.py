@@ -22,10 +22,12 @@ def next_url(request, fallback: str) -> str:
     return fallback
 
 
-def private_file_response(field_file) -> FileResponse:
-    """Stream a private file (photo, document, attachment) to a user a view has already checked."""
-    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
-    response = FileResponse(field_file.open("rb"), content_type=content_type)
+def private_file_response(field_file, *, download_as: str = "") -> FileResponse:
+    """Stream a private file (photo, document, attachment) to a user a view has already checked;
+    `download_as` sends it as a download under that name (its type guessed from that name)."""
+    content_type = mimetypes.guess_type(download_as or field_file.name)[0] or "application/octet-stream"
+    response = FileResponse(field_file.open("rb"), content_type=content_type, as_attachment=bool(download_as),
+                            filename=download_as or None)  # fmt: skip
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,18 +1,17 @@
 """The match library pages (F-F4): a member's candidates, recommending, and each side's answer."""
 
-import mimetypes
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import errors_sentence, form_page
-from apps.core.http import next_url
+from apps.core.http import next_url, private_file_response
 from apps.matchmakers.decorators import staff_permission_required
 from apps.members.models import Member, MemberPhoto
 from apps.members.selectors import member_get
@@ -122,10 +121,7 @@ def candidate_photo(request, pk):
     if not MatchProfile.objects.filter(member_id=pk, eligible=True).exists():
         raise Http404
     photo = get_object_or_404(MemberPhoto, member_id=pk, is_primary=True)
-    content_type = mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream"
-    response = FileResponse(photo.image.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(photo.image)
 
 
 @staff_permission_required("matchmakers.edit_settings")

@@ -1,17 +1,16 @@
-import mimetypes
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.forms import apply_service_errors, errors_sentence
-from apps.core.http import client_ip
+from apps.core.http import client_ip, private_file_response
 from apps.matchmakers.decorators import staff_permission_required
 from apps.matchmakers.models import User
 
@@ -244,10 +243,7 @@ def photo_file(request, pk, photo_id):
     """A member's photo, only for users who may see the member."""
     member = _member_or_404(request, pk)
     photo = get_object_or_404(MemberPhoto, member=member, pk=photo_id)
-    content_type = mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream"
-    response = FileResponse(photo.image.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(photo.image)
 
 
 @staff_permission_required(VIEW)
@@ -259,12 +255,7 @@ def attachment_download(request, pk, attachment_id):
         agency=request.agency, actor=request.user, attachment=attachment,
         ip_address=client_ip(request), user_agent=request.headers.get("user-agent", ""),
     )  # fmt: skip
-    content_type = mimetypes.guess_type(attachment.original_name)[0] or "application/octet-stream"
-    response = FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name, content_type=content_type
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(attachment.file, download_as=attachment.original_name)
 
 
 @require_POST
