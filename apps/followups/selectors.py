@@ -102,7 +102,8 @@ def aftersale_category_counts(queryset: QuerySet[Member], categories: dict[str, 
 # --- the service workflow (F-F9) -------------------------------------------------------------------
 
 
-def _overdue_stages() -> QuerySet[ServiceStage]:
+def overdue_stages() -> QuerySet[ServiceStage]:
+    """Service steps past their deadline (the overdue page, the workbench and the escalation job)."""
     return (
         ServiceStage.objects.filter(due_at__lt=timezone.now(), member__status__in=AFTERSALE_STATUSES)
         .exclude(stage=ServiceStage.Stage.SUCCESS)
@@ -113,13 +114,13 @@ def _overdue_stages() -> QuerySet[ServiceStage]:
 
 def overdue_stages_mine(*, user) -> QuerySet[ServiceStage]:
     """Overdue service steps of the members the user serves as after-sale matchmaker."""
-    return _overdue_stages().filter(member__aftersale_owner=user)
+    return overdue_stages().filter(member__aftersale_owner=user)
 
 
 def overdue_stages_escalated(*, user) -> QuerySet[ServiceStage]:
     """Overdue service steps escalated to the user: those of members served by staff below the
     user's role (the user's role is an ancestor of the owner's). Peers and superiors never appear."""
-    return _overdue_stages().filter(member__aftersale_owner__in=staff_below(user=user).values("pk"))
+    return overdue_stages().filter(member__aftersale_owner__in=staff_below(user=user).values("pk"))
 
 
 def member_stage(*, member: Member) -> ServiceStage | None:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.followups.models import ServiceStage
-from apps.followups.selectors import _overdue_stages
+from apps.followups.selectors import overdue_stages
 from apps.matchmakers.models import Role, User
 from apps.members.models import Member
 
@@ -103,7 +103,7 @@ def _overdue_followups(agency, superiors: Superiors, now: datetime.datetime, tod
 def _overdue_service_steps(agency, superiors: Superiors, now: datetime.datetime, today) -> tuple[list[Reminder], int]:
     # The overdue service page's own selector: the same deadlines, stages and member statuses.
     stages = (
-        _overdue_stages()
+        overdue_stages()
         .filter(agency=agency, due_at__gte=now - ESCALATION_WINDOW)
         .values_list("pk", "stage", "due_at", "member_id", "member__name", "member__member_no",
                      "member__aftersale_owner_id")

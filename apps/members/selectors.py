@@ -3,6 +3,7 @@
 import datetime
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from apps.matchmakers.selectors import visible_to
@@ -24,6 +25,15 @@ def member_list(*, user) -> QuerySet[Member]:
 
 def member_get(*, user, pk: int) -> Member | None:
     return member_list(user=user).filter(pk=pk).first()
+
+
+def member_get_or_404(*, user, pk: int) -> Member:
+    """The member if the user may see them; another agency's, or one outside the user's branch, does not
+    exist for this user (404, so nothing leaks)."""
+    member = member_get(user=user, pk=pk)
+    if member is None:
+        raise Http404
+    return member
 
 
 def member_profile(*, user, pk: int) -> Member | None:

@@ -27,7 +27,7 @@ from apps.core.images import reencode_image
 from apps.core.uploads import ALLOWED_IMAGE_FORMATS, validate_image_upload
 from apps.matchmakers.models import User
 from apps.members.models import Member
-from apps.members.selectors import member_visible_list
+from apps.members.selectors import member_get_or_404, member_visible_list
 
 from .models import Message, Notification, Thread
 
@@ -50,15 +50,6 @@ def _staff_reader(actor: User, agency) -> None:
         raise PermissionDenied(_("Your role does not allow reading messages."))
     if actor.agency_id != agency.pk:
         raise Http404
-
-
-def _visible_member(actor: User, agency, member: Member) -> Member:
-    if member.agency_id != agency.pk:
-        raise Http404
-    visible = member_visible_list(user=actor).filter(pk=member.pk).first()
-    if visible is None:
-        raise Http404
-    return visible
 
 
 def _clean_subject(subject: str) -> str:
@@ -147,7 +138,7 @@ def thread_start_by_staff(*, agency, actor: User, member: Member, subject: str, 
     agency or outside the actor's branch, ValidationError (nothing stored) for bad input.
     """
     _staff_writer(actor, agency)
-    member = _visible_member(actor, agency, member)
+    member = member_get_or_404(user=actor, pk=member.pk)
     subject = _clean_subject(subject)
     body, image = _clean_content(body, image)
     thread = Thread.objects.create(

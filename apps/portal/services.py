@@ -24,7 +24,7 @@ from apps.core import ratelimit
 from apps.core.validators import normalize_mobile
 from apps.matchmakers.models import User
 from apps.members.models import Member, PartnerPreference
-from apps.members.selectors import member_visible_list
+from apps.members.selectors import member_get_or_404
 from apps.members.services import member_update
 from apps.messaging.models import Kind, Notification
 from apps.messaging.services import notify_member
@@ -38,13 +38,6 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def _visible_member(actor: User, member: Member) -> Member:
-    found = member_visible_list(user=actor).filter(pk=member.pk).first()
-    if found is None:
-        raise Http404
-    return found
-
-
 @transaction.atomic
 def invitation_send(*, agency, actor: User, member: Member, channel: str,
                     link_for: Callable[[str], str]) -> MemberInvitation:  # fmt: skip
@@ -55,7 +48,7 @@ def invitation_send(*, agency, actor: User, member: Member, channel: str,
     """
     if not actor.has_perm("matchmakers.add_messages"):
         raise PermissionDenied(_("Your role does not allow sending messages."))
-    member = _visible_member(actor, member)
+    member = member_get_or_404(user=actor, pk=member.pk)
     if channel not in MemberInvitation.Channel.values:
         raise ValidationError({"channel": _("Choose SMS or email.")})
     now = timezone.now()
@@ -357,7 +350,7 @@ def _locked_change(agency, actor: User, change: ProfileChangeRequest) -> Profile
     locked = ProfileChangeRequest.objects.select_for_update().filter(agency=agency, pk=change.pk).first()
     if locked is None:
         raise Http404
-    locked.member = _visible_member(actor, locked.member)
+    locked.member = member_get_or_404(user=actor, pk=locked.member_id)
     if locked.status != ProfileChangeRequest.Status.PENDING:
         raise ValidationError(_("This request is %(status)s already.") % {"status": locked.get_status_display()})
     return locked
@@ -424,7 +417,7 @@ def impersonation_start(*, agency, actor: User, member: Member, ip: str | None =
     user's view (both raise before anything is recorded); every start is recorded."""
     if not actor.has_perm("matchmakers.login_as_member"):
         raise PermissionDenied(_("Your role does not allow logging in as a member."))
-    member = _visible_member(actor, member)
+    member = member_get_or_404(user=actor, pk=member.pk)
     now = timezone.now()
     Impersonation.objects.filter(agency=agency, user=actor, ended_at__isnull=True).update(
         ended_at=now, end_reason=Impersonation.EndReason.REPLACED

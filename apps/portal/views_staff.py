@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from apps.core.forms import errors_sentence
 from apps.core.http import client_ip
 from apps.matchmakers.decorators import staff_permission_required
-from apps.members.selectors import member_get
+from apps.members.selectors import member_get_or_404
 
 from . import auth, selectors, services
 from .diff import change_rows
@@ -23,18 +23,11 @@ VIEW_MEMBERS = "matchmakers.view_members"
 EDIT_MEMBERS = "matchmakers.edit_members"
 
 
-def _member_or_404(request, pk):
-    member = member_get(user=request.user, pk=pk)
-    if member is None:
-        raise Http404
-    return member
-
-
 @require_POST
 @staff_permission_required(VIEW_MEMBERS, "matchmakers.add_messages")
 def invite(request, pk):
     """Send the member a one-time link to the portal, by SMS or email."""
-    member = _member_or_404(request, pk)
+    member = member_get_or_404(user=request.user, pk=pk)
     form = InvitationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("No invitation was sent: %(errors)s") % {"errors": errors_sentence(form)})
@@ -60,7 +53,7 @@ def invite(request, pk):
 @staff_permission_required(VIEW_MEMBERS, "matchmakers.login_as_member")
 def login_as(request, pk):
     """Open the portal as the member (audited); the banner there leads back."""
-    member = _member_or_404(request, pk)
+    member = member_get_or_404(user=request.user, pk=pk)
     impersonation = services.impersonation_start(
         agency=request.agency, actor=request.user, member=member, ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
