@@ -5,6 +5,7 @@ rules), so a number on the workbench is exactly the length of the list one click
 user's role cannot open is left out (None), not shown as zero.
 """
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.appointments.models import EntrustRequest
@@ -24,10 +25,11 @@ def workbench(*, user) -> dict:
     has = user.has_perm
     blocks: dict = {"reminders": open_reminder_count(user=user)}
     if has("matchmakers.view_members"):
-        due = due_followups(user=user)
         now = timezone.now()
-        blocks["followups"] = {"overdue": due.filter(next_followup_at__lt=now).count(),
-                               "today": due.filter(next_followup_at__gte=now).count()}  # fmt: skip
+        blocks["followups"] = due_followups(user=user).order_by().aggregate(
+            overdue=Count("pk", filter=Q(next_followup_at__lt=now)),
+            today=Count("pk", filter=Q(next_followup_at__gte=now)),
+        )
         blocks["birthdays"] = {"today": birthday_list(user=user, window="today").count(),
                                "week": birthday_list(user=user, window="week").count()}  # fmt: skip
         blocks["overdue_stages"] = {"mine": overdue_stages_mine(user=user).count(),
