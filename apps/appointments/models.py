@@ -98,6 +98,9 @@ class Appointment(TenantModel):
             models.Index(fields=["agency", "recommendation"], name="appointments_rec_idx"),
             models.Index(fields=["agency", "contract_a"], name="appointments_contract_a_idx"),
             models.Index(fields=["agency", "contract_b"], name="appointments_contract_b_idx"),
+            # The dashboards count today's bookings and closings live (apps.reports.rollups).
+            models.Index(fields=["agency", "created_at"], name="appointments_created_idx"),
+            models.Index(fields=["agency", "closed_at"], name="appointments_closed_idx"),
         ]
 
     def __str__(self):

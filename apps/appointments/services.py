@@ -16,12 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.finance.models import Contract
-from apps.finance.services import agency_today, effective_contract, entitlement_consume
+from apps.finance.services import agency_today, effective_contract, entitlement_consume, local_day
 from apps.followups.services import stage_enter
 from apps.matching.models import Recommendation
 from apps.matchmakers.models import User
 from apps.members.models import Member
 from apps.members.selectors import member_visible_list
+from apps.reports import rollups as dashboard_rollups
 
 from .models import Appointment, AppointmentEvent, AppointmentFeedback, StoryPhoto, SuccessStory
 from .selectors import appointment_overlapping, appointment_visible_list, story_visible_list
@@ -332,6 +333,9 @@ def outcome_record(*, agency, actor: User, appointment: Appointment, outcome: st
     before = locked.get_outcome_display()
     locked.outcome = outcome
     locked.save(update_fields=["outcome"])
+    # The match success rate counts the outcome on the day the appointment closed: that day's
+    # dashboard roll-up no longer holds (it is counted live until the nightly job rolls it up again).
+    dashboard_rollups.mark_stale(agency, {local_day(agency, locked.closed_at)} if locked.closed_at else set())
     after = locked.get_outcome_display()
     _event(agency, locked, AppointmentEvent.Kind.OUTCOME, actor, f"{before} → {after}" if before else after)
     return locked

@@ -175,6 +175,7 @@ class Contract(TenantModel):
             models.Index(fields=["agency", "salesperson"], name="finance_contract_sales_idx"),
             models.Index(fields=["agency", "package"], name="finance_contract_package_idx"),
             models.Index(fields=["agency", "previous"], name="finance_contract_previous_idx"),
+            models.Index(fields=["agency", "decided_at"], name="finance_contract_decided_idx"),  # roll-ups, live
             models.Index(
                 fields=["agency", "service_end"], name="finance_contract_ending_idx", condition=Q(status="approved")
             ),

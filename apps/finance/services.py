@@ -96,16 +96,17 @@ def settings_for(agency) -> FinanceSettings:
 ROLLUP_LOCK = 7302  # advisory-lock class of the sales roll-up, per agency and day
 
 
-def lock_rollup_days(agency, days) -> None:
+def lock_rollup_days(agency, days, *, lock: int = ROLLUP_LOCK) -> None:
     """Serialise a day's roll-up with changes that make it stale, until this transaction ends.
 
     Without it a roll-up could read a day just before a late confirmation commits and then mark the
     day complete after the confirmation removed the (not yet existing) mark. Days are locked in
-    order, so two writers never wait on each other crosswise.
+    order, so two writers never wait on each other crosswise. `lock` is the class of roll-up (the
+    dashboards' roll-up has its own).
     """
     with connection.cursor() as cursor:
         for day in sorted(set(days)):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK * 100_000 + agency.pk % 100_000,
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [lock * 100_000 + agency.pk % 100_000,
                                                                     day.toordinal()])  # fmt: skip
 
 

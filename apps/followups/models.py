@@ -41,7 +41,11 @@ class FollowUp(TenantModel):
         verbose_name = _("follow-up")
         verbose_name_plural = _("follow-ups")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["agency", "member", "-created_at"], name="followups_member_time_idx")]
+        indexes = [
+            models.Index(fields=["agency", "member", "-created_at"], name="followups_member_time_idx"),
+            # The dashboards count today's first follow-ups live (apps.reports.rollups).
+            models.Index(fields=["agency", "created_at"], name="followups_created_idx"),
+        ]
 
     def __str__(self):
         return f"{self.member_id} {self.get_channel_display()}"
@@ -179,7 +183,10 @@ class ServiceStageChange(TenantModel):
         verbose_name = _("service stage change")
         verbose_name_plural = _("service stage changes")
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["agency", "member", "-changed_at"], name="followups_stage_change_idx")]
+        indexes = [
+            models.Index(fields=["agency", "member", "-changed_at"], name="followups_stage_change_idx"),
+            models.Index(fields=["agency", "changed_at"], name="followups_stage_changed_idx"),  # dashboards, live
+        ]
 
     def __str__(self):
         return f"{self.member_id}: {self.from_stage or '-'} → {self.to_stage}"

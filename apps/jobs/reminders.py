@@ -14,6 +14,7 @@ from apps.finance.models import Contract
 from apps.members.models import Member
 from apps.messaging.models import Kind
 from apps.messaging.services import notify_member
+from apps.reports import rollups as dashboard_rollups
 
 from . import services
 from .models import Reminder
@@ -140,8 +141,9 @@ def contract_expiry_reminders(agency, today: datetime.date) -> dict:
 
 @job("report_rollups", gettext_lazy("Report roll-ups"))
 def report_rollups(agency, today: datetime.date) -> dict:
-    """Expire ended contracts and roll up every finished sales day not rolled up yet."""
+    """Expire ended contracts, and roll up every finished day not rolled up yet: sales, and the dashboards."""
     return {
         "contracts_expired": finance_services.contracts_expire(agency=agency, today=today),
         "sales_days_rolled_up": finance_reports.rollup_pending(agency=agency),
+        "dashboard_days_rolled_up": dashboard_rollups.rollup_pending(agency=agency),
     }

@@ -155,6 +155,7 @@ class Recommendation(TenantModel):
         indexes = [
             models.Index(fields=["agency", "candidate", "member"], name="matching_rec_candidate_idx"),
             models.Index(fields=["agency", "status", "-updated_at"], name="matching_rec_status_idx"),
+            models.Index(fields=["agency", "created_at"], name="matching_rec_created_idx"),  # dashboards, live
         ]
 
     def __str__(self):

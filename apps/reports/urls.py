@@ -6,4 +6,6 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.workbench, name="workbench"),
+    path("dashboards/", views.dashboard, name="dashboard"),
+    path("dashboards/<slug:chart>.xlsx", views.dashboard_export, name="dashboard_export"),
 ]
