@@ -3,7 +3,8 @@
 The database (`matchcrm_bench`, or BENCH_DB_NAME) lives on the server the tests would use
 (DATABASE_URL's server, else 127.0.0.1:5432 when it answers, else the embedded one; Redis the same
 way, see scripts/dev.py). It is built once: migrated, then seeded with BENCH_MEMBERS (200,000)
-members in the agency `bench` and a year of sales with BENCH_PAYMENTS (100,000) confirmed payments.
+members in the agency `bench`, a year of sales with BENCH_PAYMENTS (100,000) confirmed payments and
+a year of service activity (follow-ups, recommendations, appointments, successes).
 Later runs reuse it while its fingerprint holds: a hash of the project's migration files, of the
 seed commands and of the seeded sizes, plus the list of applied migrations (which catches
 third-party migrations). Both live in a `bench_fingerprint` table of the bench database; when
@@ -38,6 +39,8 @@ BENCH_SEED = 1
 SEED_COMMANDS = [
     ROOT / "apps" / "members" / "management" / "commands" / "seed_members.py",
     ROOT / "apps" / "finance" / "management" / "commands" / "seed_finance.py",
+    ROOT / "apps" / "reports" / "management" / "commands" / "seed_activity.py",
+    ROOT / "apps" / "core" / "seeding.py",
 ]
 
 
@@ -142,6 +145,10 @@ def rebuild(env: dict, server_url: str, files: str) -> None:
     )  # fmt: skip
     log(f"seeded {BENCH_PAYMENTS:,} payments in {time.monotonic() - started:.1f} s (seed_finance, with the roll-up)")
     seconds += time.monotonic() - started
+    started = time.monotonic()
+    manage(env, "seed_activity", "--agency", BENCH_AGENCY, "--seed", str(BENCH_SEED))
+    log(f"seeded a year of service activity in {time.monotonic() - started:.1f} s (seed_activity, with the roll-up)")
+    seconds += time.monotonic() - started
     # What autovacuum does soon after a bulk load: statistics, and the visibility map that lets the
     # match engine answer from its covering index alone (index-only scans).
     with connect(env["DATABASE_URL"], autocommit=True) as connection:
@@ -167,6 +174,7 @@ def prepare(env: dict, server_url: str) -> None:
     log(f"reusing {BENCH_DB} (schema unchanged)")
     # Seeds nothing again; rolls up the days that have ended since, as the nightly job would.
     manage(env, "seed_finance", "--agency", BENCH_AGENCY)
+    manage(env, "seed_activity", "--agency", BENCH_AGENCY)
 
 
 def run_benches(env: dict, only: str) -> int:

@@ -191,7 +191,8 @@ def rollup_day(*, agency, day: datetime.date) -> dict:
     return {"agency": agency.slug, "day": day.isoformat(), "rows": _roll_up(agency, day, day), "rolled_up": True}
 
 
-def _first_activity_day(agency) -> datetime.date | None:
+def first_activity_day(agency) -> datetime.date | None:
+    """The local day of the agency's first sale (approved contract, confirmed payment or approved refund)."""
     firsts = [
         Payment.objects.filter(agency=agency, status=Payment.Status.CONFIRMED).aggregate(first=Min("paid_at")),
         Refund.objects.filter(agency=agency, status=Refund.Status.APPROVED).aggregate(first=Min("decided_at")),
@@ -205,7 +206,7 @@ def rollup_pending(*, agency, until: datetime.date | None = None) -> int:
     """Roll up every past day since the agency's first sale that is not marked complete; the days rolled up."""
     yesterday = services.agency_today(agency) - ONE_DAY
     until = min(until or yesterday, yesterday)
-    first = _first_activity_day(agency)
+    first = first_activity_day(agency)
     if first is None or first > until:
         return 0
     done = set(SalesRollupDay.objects.filter(agency=agency, day__range=(first, until)).values_list("day", flat=True))
@@ -301,7 +302,7 @@ def sales_grouped(*, agency, start: datetime.date, end: datetime.date, salespeop
         _add(by_period, (bucket_start(day, bucket), package), **vars(figures))
         _add(by_salesperson, salesperson, **vars(figures))
     if rolled:
-        daily = SalesDaily.objects.filter(agency=agency, day__in=rolled)
+        daily = SalesDaily.objects.filter(agency=agency, day__range=(start, end)).exclude(day__in=live_days)
         if salespeople is not None:
             daily = daily.filter(salesperson_id__in=salespeople)
         sums = {name: Sum(name) for name in FIGURES}

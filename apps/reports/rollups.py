@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from apps.appointments.models import Appointment
 from apps.finance import services as finance_services
 from apps.finance.models import Contract
-from apps.finance.reports import ONE_DAY, day_runs, day_windows
+from apps.finance.reports import ONE_DAY, day_runs, day_windows, first_activity_day
 from apps.followups.models import FollowUp, ServiceStage, ServiceStageChange
 from apps.matching.models import Recommendation
 from apps.members.models import Member
@@ -200,9 +200,10 @@ def rollup_pending(*, agency, until: datetime.date | None = None) -> int:
     """Roll up every past day since the agency opened that is not marked complete; the days rolled up."""
     yesterday = finance_services.agency_today(agency) - ONE_DAY
     until = min(until or yesterday, yesterday)
-    # Members imported from an older system carry their original registration time.
+    # Members and sales imported from an older system carry their original times.
     earliest = Member.objects.filter(agency=agency).order_by("created_at").values_list("created_at", flat=True).first()
-    first = finance_services.local_day(agency, min(filter(None, [agency.created_at, earliest])))
+    days = [finance_services.local_day(agency, moment) for moment in (agency.created_at, earliest) if moment]
+    first = min(filter(None, [*days, first_activity_day(agency)]))
     if first > until:
         return 0
     marked = DashboardRollupDay.objects.filter(agency=agency, day__range=(first, until))

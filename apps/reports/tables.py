@@ -67,7 +67,7 @@ def growth(board: Dashboard) -> Table:
 
 def funnel(board: Dashboard) -> Table:
     table = Table("funnel", _("Funnel: lead to success"),
-                  [_("Stage"), _("Members"), _("% of the stage before"), _("% of leads")])  # fmt: skip
+                  [_("Stage"), _("Members"), _("Of the stage before (%)"), _("Of leads (%)")])  # fmt: skip
     if any(stage.count for stage in board.funnel):
         table.rows = [[stage.label, stage.count, stage.rate_from_previous, stage.rate_from_leads]
                       for stage in board.funnel]  # fmt: skip

@@ -164,11 +164,11 @@ def test_the_nightly_job_expires_ended_contracts_and_rolls_up_pending_days(agenc
     result = job_tasks.job_run.delay(agency_id=agency.pk, job="report_rollups").get()
 
     assert result["status"] == "succeeded"
-    assert result["counts"] == {"contracts_expired": 1, "sales_days_rolled_up": 405}
+    assert result["counts"] == {"contracts_expired": 1, "sales_days_rolled_up": 405, "dashboard_days_rolled_up": 405}
     ended.refresh_from_db()
     assert ended.status == Contract.Status.EXPIRED
     again = job_tasks.job_run.delay(agency_id=agency.pk, job="report_rollups").get()
-    assert again["counts"] == {"contracts_expired": 0, "sales_days_rolled_up": 0}
+    assert again["counts"] == {"contracts_expired": 0, "sales_days_rolled_up": 0, "dashboard_days_rolled_up": 0}
 
 
 def test_the_nightly_fan_out_runs_every_active_agency(agency, other_agency):
@@ -193,7 +193,8 @@ def test_the_nightly_job_runs_in_a_real_worker(agency, other_agency, busy_day, c
     result = job_tasks.job_run.apply_async(kwargs={"agency_id": agency.pk, "job": "report_rollups"},
                                            queue=celery_worker_process)  # fmt: skip
 
-    assert result.get(timeout=60)["counts"] == {"contracts_expired": 0, "sales_days_rolled_up": 5}
+    counts = result.get(timeout=60)["counts"]
+    assert counts == {"contracts_expired": 0, "sales_days_rolled_up": 5, "dashboard_days_rolled_up": 5}
     assert len(daily_rows(agency)) == 2
     with agency_context(other_agency):
         assert not SalesRollupDay.objects.exists()

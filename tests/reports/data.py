@@ -66,6 +66,10 @@ def clock(moment: datetime.datetime):
         yield
 
 
+def local_noon(agency, day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(12), tzinfo=finance_services.agency_zone(agency))
+
+
 def _set(model, pk, **fields):
     model.unscoped.filter(pk=pk).update(**fields)
 

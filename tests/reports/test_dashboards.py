@@ -9,14 +9,17 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from apps.agencies.context import agency_context
+from apps.appointments import services as appointment_services
+from apps.appointments.models import Appointment
 from apps.finance import reports as finance_reports
 from apps.finance.models import SalesRollupDay
 from apps.finance.services import agency_today
 from apps.jobs.registry import run_job
-from apps.reports import dashboards, rollups
+from apps.reports import dashboards, rollups, tables
 from apps.reports.models import DailyFigure, DashboardRollupDay
+from tests.appointments.factories import book, move_to_past, served_member, service_team
 from tests.conftest import agency_client
-from tests.matchmakers.factories import UserFactory
+from tests.matchmakers.factories import UserFactory, root_role
 from tests.reports import data
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +205,6 @@ def test_each_chart_exports_its_table_as_xlsx(agency, busy):
     start, _end = _range(agency, 45)
     client = agency_client(agency, busy["admin"])
     board = client.get(URL, {"start": str(start)}).context["board"]
-    from apps.reports import tables
 
     for key, build in tables.BUILDERS.items():
         response = client.get(reverse("reports:dashboard_export", args=[key]), {"start": str(start)})
@@ -287,3 +289,26 @@ def test_the_nightly_job_rolls_the_dashboards_up(agency, busy):
     with agency_context(agency):
         again = run_job(agency=agency, name="report_rollups")
     assert again.counts["dashboard_days_rolled_up"] == 0  # idempotent: nothing left to roll up
+
+
+def test_an_outcome_recorded_later_reaches_a_rolled_up_day(agency):
+    team = service_team(agency)
+    admin = UserFactory(agency=agency, username="boss", role=root_role(agency))
+    first, second = served_member(agency, team), served_member(agency, team)
+    meeting = move_to_past(book(agency, team["matchmaker"], first, second))
+    with agency_context(agency):
+        appointment_services.appointment_complete(agency=agency, actor=team["matchmaker"], appointment=meeting)
+    closed = agency_today(agency) - datetime.timedelta(days=3)
+    Appointment.unscoped.filter(pk=meeting.pk).update(closed_at=data.local_noon(agency, closed))
+    _roll_up_everything(agency)
+    start, end = _range(agency, 7)
+    assert _board(agency, admin, start, end).success == {closed: (1, 0)}
+
+    with agency_context(agency):
+        appointment_services.outcome_record(agency=agency, actor=team["matchmaker"], appointment=meeting,
+                                            outcome="relationship")  # fmt: skip
+    assert not DashboardRollupDay.unscoped.filter(agency=agency, day=closed).exists()  # stale: counted live
+    board = _board(agency, admin, start, end)
+    assert board.success == {closed: (1, 1)} and board.success_rate == Decimal("100.0")
+    _roll_up_everything(agency)  # the nightly job rolls the day up again, with the outcome
+    assert _board(agency, admin, start, end).success == {closed: (1, 1)}

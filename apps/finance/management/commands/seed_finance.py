@@ -27,6 +27,7 @@ from django.utils import timezone
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency
 from apps.agencies.sequences import sequence_block
+from apps.core.seeding import copy_rows, pick
 from apps.finance import numbering, reports, services
 from apps.finance.models import CENT, Contract, Instalment, Payment, Refund, SalesDaily, SalesRollupDay, ServicePackage
 from apps.matchmakers.models import User
@@ -69,38 +70,6 @@ REFUND_COLUMNS = (
 )  # fmt: skip
 
 
-def _pick(rng: random.Random, weighted):
-    values, weights = zip(*weighted, strict=True)
-    return rng.choices(values, weights=weights)[0]
-
-
-def _columns(model, provided: tuple[str, ...]) -> tuple[tuple[str, ...], tuple]:
-    """`provided` plus every other stored column of `model` with its default (a later migration's
-    column is never left out); a NOT NULL column without a default stops the command."""
-    extra_columns, extra_values = [], []
-    for model_field in model._meta.concrete_fields:
-        if model_field.column in provided or model_field.generated or model_field.primary_key:
-            continue
-        value = model_field.get_default()
-        if value is None and not model_field.null:
-            raise CommandError(f"seed_finance does not know what to put in {model.__name__}.{model_field.name}")
-        extra_columns.append(model_field.column)
-        extra_values.append(model_field.get_db_prep_save(value, connection))
-    return (*provided, *extra_columns), tuple(extra_values)
-
-
-def _copy(cursor, model, provided: tuple[str, ...], rows) -> int:
-    columns, extra = _columns(model, provided)
-    quote = connection.ops.quote_name
-    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
-    count = 0
-    with cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row + extra)
-            count += 1
-    return count
-
-
 def _schedule(amount: Decimal, count: int) -> list[Decimal]:
     """`count` instalments adding up to `amount`: full, deposit (30%) and balance, or equal shares."""
     if count == 1:
@@ -124,9 +93,9 @@ class Plan:
 
 def _plan(rng: random.Random, packages, now: datetime.datetime, window: float) -> Plan:
     """Approved at any time in the window; the instalments spread over at most the service period."""
-    package = _pick(rng, packages)
+    package = pick(rng, packages)
     decided = now - datetime.timedelta(seconds=rng.uniform(3600, window))
-    count = min(_pick(rng, INSTALMENTS), max(1, package.duration_months))
+    count = min(pick(rng, INSTALMENTS), max(1, package.duration_months))
     gap = min(31 * 86400, rng.uniform(0.5, 0.95) * package.duration_months * 28 * 86400 / max(count - 1, 1))
     due = [decided + datetime.timedelta(seconds=position * gap) for position in range(count)]
     return Plan(package, decided, due)
@@ -248,7 +217,7 @@ class Command(BaseCommand):
         for index, (contract_id, (member_id, salesperson)) in enumerate(zip(ids, members, strict=True)):
             plan = plans[index]
             package, decided, moments = plan.package, plan.decided, sorted(plan.paid)
-            amount = (package.price * _pick(rng, DISCOUNTS)).quantize(CENT)
+            amount = (package.price * pick(rng, DISCOUNTS)).quantize(CENT)
             payment_type = ("full", "deposit")[len(plan.due) - 1] if len(plan.due) <= 2 else "instalments"
             schedule = _schedule(amount, len(plan.due))
             submitted = decided - datetime.timedelta(seconds=rng.uniform(600, 2 * 86400))
@@ -280,7 +249,7 @@ class Command(BaseCommand):
             for position, (due, value) in enumerate(zip(plan.due, schedule, strict=True), start=1):
                 instalment_rows.append((agency.pk, contract_id, position, services.local_day(agency, due), value))
             for moment, value in zip(moments, schedule, strict=False):
-                method = _pick(rng, METHODS)
+                method = pick(rng, METHODS)
                 reference = "" if method == "cash" else f"{rng.randrange(10**17, 10**18)}"
                 number = numbering.render(patterns.payment_number_pattern, sequence=payment_no + len(payment_rows),
                                           on=services.local_day(agency, moment))  # fmt: skip
@@ -299,14 +268,14 @@ class Command(BaseCommand):
         self._phase(f"{len(contract_rows)} contracts, {len(payment_rows)} payments, {len(refund_rows)} refunds made")
 
         with connection.cursor() as cursor:
-            _copy(cursor, Contract, CONTRACT_COLUMNS, contract_rows)
-            _copy(cursor, Instalment, INSTALMENT_COLUMNS, instalment_rows)
+            copy_rows(cursor, Contract, CONTRACT_COLUMNS, contract_rows)
+            copy_rows(cursor, Instalment, INSTALMENT_COLUMNS, instalment_rows)
             for status in ("approved", "expired", "refunded"):
                 cursor.execute(
                     "UPDATE finance_contract SET status = %s WHERE agency_id = %s AND id = ANY(%s)",
                     [status, agency.pk, [pk for pk, final_status in final.items() if final_status == status]],
                 )
-            _copy(cursor, Payment, PAYMENT_COLUMNS, payment_rows)
-            _copy(cursor, Refund, REFUND_COLUMNS, refund_rows)
+            copy_rows(cursor, Payment, PAYMENT_COLUMNS, payment_rows)
+            copy_rows(cursor, Refund, REFUND_COLUMNS, refund_rows)
         self._phase("copied")
         return {"contracts": len(contract_rows), "payments": len(payment_rows), "refunds": len(refund_rows)}

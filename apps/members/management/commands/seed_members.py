@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency, AgencySequence
 from apps.agencies.services import agency_create
+from apps.core import seeding
 from apps.matchmakers.models import Role, User
 from apps.matchmakers.permissions import DEFAULT_ROLES
 from apps.members import choices, divisions
@@ -449,21 +450,6 @@ def _phone(number: int, prefix: str) -> str:
     return f"{prefix}{(number * 48_271_113 + 73_914_561) % 100_000_000:08d}"
 
 
-def _columns(model, provided: tuple[str, ...]) -> tuple[tuple[str, ...], tuple]:
-    """`provided` plus every other stored column of `model`, with its default, so a column added by a
-    later migration is never left out; a NOT NULL column without a default stops the command."""
-    extra_columns, extra_values = [], []
-    for model_field in model._meta.concrete_fields:
-        if model_field.column in provided or model_field.generated or model_field.primary_key:
-            continue
-        value = model_field.get_default()
-        if value is None and not model_field.null:
-            raise CommandError(f"seed_members does not know what to put in {model.__name__}.{model_field.name}")
-        extra_columns.append(model_field.column)
-        extra_values.append(model_field.get_db_prep_save(value, connection))
-    return (*provided, *extra_columns), tuple(extra_values)
-
-
 class Command(BaseCommand):
     help = "Create N realistic synthetic members (with partner preferences) in an agency, fast (COPY)."
 
@@ -567,9 +553,9 @@ class Command(BaseCommand):
             # Registration times in id order, as rows of a real table were inserted over time.
             registered = sorted(generator.created_at() for _ in range(count))
 
-            member_columns, member_extra = _columns(Member, MEMBER_COLUMNS)
+            member_columns, member_extra = seeding.columns(Member, MEMBER_COLUMNS)
             preference_rows = []
-            with cursor.copy(_copy_sql(Member, member_columns)) as copy:
+            with cursor.copy(seeding.copy_sql(Member, member_columns)) as copy:
                 for offset, member_id in enumerate(ids):
                     number = first_number + offset
                     prefix = rng.choice(MOBILE_PREFIXES)
@@ -583,14 +569,9 @@ class Command(BaseCommand):
                         preference_rows.append(preference)
 
             self._phase(f"{count} members generated and copied")
-            preference_columns, preference_extra = _columns(PartnerPreference, PREFERENCE_COLUMNS)
-            with cursor.copy(_copy_sql(PartnerPreference, preference_columns)) as copy:
+            preference_columns, preference_extra = seeding.columns(PartnerPreference, PREFERENCE_COLUMNS)
+            with cursor.copy(seeding.copy_sql(PartnerPreference, preference_columns)) as copy:
                 for row in preference_rows:
                     copy.write_row(row + preference_extra)
             self._phase(f"{len(preference_rows)} partner preferences copied")
         return len(preference_rows)
-
-
-def _copy_sql(model, columns) -> str:
-    quote = connection.ops.quote_name
-    return f"COPY {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
