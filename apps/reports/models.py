@@ -51,6 +51,8 @@ class DailyFigure(TenantModel):
                 fields=["agency", "day", "metric", "staff", "source"], nulls_distinct=False, name="reports_daily_uniq"
             ),
         ]
+        # A branch's figures: its few staff, each a range of days (the unique index leads with the day).
+        indexes = [models.Index(fields=["agency", "staff", "day"], name="reports_daily_staff_idx")]
 
     def __str__(self):
         return f"{self.day} {self.metric} {self.staff_id}: {self.count}"

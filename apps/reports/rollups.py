@@ -16,7 +16,7 @@ import datetime
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from apps.appointments.models import Appointment
@@ -33,13 +33,13 @@ ROLLUP_LOCK = 7303  # advisory-lock class of the dashboards' roll-up (finance's 
 POSITIVE_OUTCOMES = (Appointment.Outcome.RELATIONSHIP, Appointment.Outcome.ENGAGED, Appointment.Outcome.MARRIED)
 
 
-def _earlier(model, agency, moment: str, **same) -> Exists:
-    """An earlier row of `model` (by its `moment` field, ties broken by id) matching `same`: "first" metrics."""
-    return Exists(
-        model.objects.filter(agency=agency, **same).filter(
-            Q(**{f"{moment}__lt": OuterRef(moment)}) | Q(**{moment: OuterRef(moment), "pk__lt": OuterRef("pk")})
-        )
-    )
+def _first(model, agency, moment: str, **same) -> Subquery:
+    """The id of the first row of `model` (by its `moment` field, ties broken by id) matching `same`.
+
+    For the "first" metrics, compared with each event's own id: PostgreSQL runs it once per event
+    of the days asked, on the member's index, where an anti-join would hash the whole table.
+    """
+    return Subquery(model.objects.filter(agency=agency, **same).order_by(moment, "pk").values("pk")[:1])
 
 
 def _events(queryset: QuerySet, at: str, staff, source=None, duration=None) -> QuerySet:
@@ -56,25 +56,25 @@ def _leads(agency) -> list[QuerySet]:
 
 
 def _followed(agency) -> list[QuerySet]:
-    followups = FollowUp.objects.filter(agency=agency, kind=FollowUp.Kind.FOLLOWUP)
-    earlier = _earlier(FollowUp, agency, "created_at", kind=FollowUp.Kind.FOLLOWUP, member_id=OuterRef("member_id"))
-    return [_events(followups.exclude(earlier), "created_at", "author_id")]
+    first = _first(FollowUp, agency, "created_at", kind=FollowUp.Kind.FOLLOWUP, member_id=OuterRef("member_id"))
+    followups = FollowUp.objects.filter(agency=agency, kind=FollowUp.Kind.FOLLOWUP, pk=first)
+    return [_events(followups, "created_at", "author_id")]
 
 
 def _signed(agency) -> list[QuerySet]:
     frozen = Contract.FROZEN_STATUSES
-    contracts = Contract.objects.filter(agency=agency, status__in=frozen)
-    earlier = _earlier(Contract, agency, "decided_at", status__in=frozen, member_id=OuterRef("member_id"))
-    return [_events(contracts.exclude(earlier), "decided_at", "salesperson_id")]
+    first = _first(Contract, agency, "decided_at", status__in=frozen, member_id=OuterRef("member_id"))
+    contracts = Contract.objects.filter(agency=agency, status__in=frozen, pk=first)
+    return [_events(contracts, "decided_at", "salesperson_id")]
 
 
 def _recommended(agency) -> list[QuerySet]:
-    earlier = _earlier(Recommendation, agency, "created_at", member_id=OuterRef("member_id"))
+    first = _first(Recommendation, agency, "created_at", member_id=OuterRef("member_id"))
     signed_at = Contract.objects.filter(
         agency=agency, member_id=OuterRef("member_id"), status__in=Contract.FROZEN_STATUSES,
         decided_at__lte=OuterRef("created_at"),
     ).order_by("decided_at").values("decided_at")[:1]  # fmt: skip
-    recommendations = Recommendation.objects.filter(agency=agency).exclude(earlier)
+    recommendations = Recommendation.objects.filter(agency=agency, pk=first)
     return [_events(recommendations, "created_at", "recommended_by_id",
                     duration=F("created_at") - Subquery(signed_at))]  # fmt: skip
 
@@ -82,12 +82,11 @@ def _recommended(agency) -> list[QuerySet]:
 def _met(agency) -> list[QuerySet]:
     """Each side of a booked appointment that is that member's first, for their matchmaker then."""
     sides = []
-    before = Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
     for side in ("a", "b"):
         member = OuterRef(f"member_{side}_id")
-        earlier = Exists(Appointment.objects.filter(Q(member_a_id=member) | Q(member_b_id=member), before,
-                                                    agency=agency))  # fmt: skip
-        firsts = Appointment.objects.filter(agency=agency).exclude(earlier)
+        first = Appointment.objects.filter(Q(member_a_id=member) | Q(member_b_id=member), agency=agency)
+        first = Subquery(first.order_by("created_at", "pk").values("pk")[:1])
+        firsts = Appointment.objects.filter(agency=agency, pk=first)
         sides.append(_events(firsts, "created_at", Coalesce(f"matchmaker_{side}_id", "arranged_by_id")))
     return sides
 
@@ -107,9 +106,9 @@ def _matched(agency) -> list[QuerySet]:
 
 def _success(agency) -> list[QuerySet]:
     success = ServiceStage.Stage.SUCCESS
-    changes = ServiceStageChange.objects.filter(agency=agency, to_stage=success)
-    earlier = _earlier(ServiceStageChange, agency, "changed_at", to_stage=success, member_id=OuterRef("member_id"))
-    return [_events(changes.exclude(earlier), "changed_at", "member__aftersale_owner_id")]
+    first = _first(ServiceStageChange, agency, "changed_at", to_stage=success, member_id=OuterRef("member_id"))
+    changes = ServiceStageChange.objects.filter(agency=agency, to_stage=success, pk=first)
+    return [_events(changes, "changed_at", "member__aftersale_owner_id")]
 
 
 METRICS: dict[str, Callable[[object], list[QuerySet]]] = {
