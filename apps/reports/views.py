@@ -23,10 +23,12 @@ def workbench(request):
 
 def _filtered(request):
     """(form, dashboard or None): the dashboards of the range and branch asked for, if the filter is valid."""
-    data = request.GET
+    start, end = dashboards.default_range(request.agency)
+    data = request.GET.copy()
     if not data:
-        start, end = dashboards.default_range(request.agency)
-        data = {"start": start.isoformat(), "end": end.isoformat()}
+        data.update({"start": start.isoformat(), "end": end.isoformat()})
+    elif not data.get("end"):
+        data["end"] = end.isoformat()  # shown in the form: the range is always visible as it is counted
     form = DashboardFilterForm(data, user=request.user)
     if not form.is_valid():
         return form, None
