@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "apps.portal.auth.PortalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -214,6 +215,24 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts only from this site's own files, never inline
+# (page data travels in json_script blocks, behaviour in static/js); no plug-ins, no framing, forms
+# post only here. Styles allow inline attributes: Bootstrap and ECharts set element styles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 # Behind TLS (HTTPS=1) cookies are secure-only and browsers are told to stay on HTTPS.
 HTTPS = env_bool("HTTPS")
 SESSION_COOKIE_SECURE = HTTPS

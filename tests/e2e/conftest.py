@@ -44,13 +44,23 @@ def browser():
         browser.close()
 
 
+def _refused_by_policy(page) -> list[str]:
+    """Console messages of anything the Content-Security-Policy blocked on `page` (filled as it runs)."""
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+            else None)  # fmt: skip
+    return refused
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    refused = _refused_by_policy(page)
     yield page
     context.close()
+    assert refused == [], "the Content-Security-Policy blocked something the page needs"
 
 
 @pytest.fixture
