@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import apply_service_errors
+from apps.core.middleware import IDLE_ENDED
 
 from . import services
 from .decorators import staff_permission_required
@@ -31,6 +32,10 @@ class StaffLoginView(auth_views.LoginView):
     template_name = "matchmakers/login.html"
     form_class = StaffLoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # Said once, on the log-in page the idle expiry sent them to (apps.core.middleware).
+        return super().get_context_data(**kwargs, idle_ended=self.request.session.pop(IDLE_ENDED, False))
 
 
 class StaffLogoutView(auth_views.LogoutView):
