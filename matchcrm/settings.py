@@ -4,6 +4,7 @@ Local defaults are safe: DEBUG is off unless asked for, and the secret key is ge
 checkout under var/ rather than committed.
 """
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "mptt",
     "guardian",
+    "axes",
     "django_filters",
     "apps.core",
     "apps.agencies",
@@ -102,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Requests on an agency host use the agency URLconf; the tenant middleware switches requests on a
@@ -156,7 +159,20 @@ CACHES = {
 AUTH_USER_MODEL = "matchmakers.User"
 # Usernames are unique per agency, not globally, so authentication goes through a backend that
 # looks the user up inside the request's agency (auth.W004 is about exactly that, and expected).
-AUTHENTICATION_BACKENDS = ["apps.matchmakers.backends.AgencyBackend", "guardian.backends.ObjectPermissionBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out accounts and addresses before any check
+    "apps.matchmakers.backends.AgencyBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+# Lock-out after repeated failed staff log-ins (django-axes): an account (agency and user name) or an
+# address that failed AXES_FAILURE_LIMIT times waits AXES_COOLOFF_TIME; a success clears the count.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "apps.matchmakers.backends.lockout_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "matchmakers/locked_out.html"
+AXES_VERBOSE = False
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 # Record shares (django-guardian) are only ever granted to staff; no anonymous user row is needed.
 ANONYMOUS_USER_NAME = None

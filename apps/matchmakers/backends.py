@@ -45,3 +45,12 @@ class AgencyBackend(ModelBackend):
         if not hasattr(user_obj, "_role_perm_cache"):
             user_obj._role_perm_cache = role_permission_names(user_obj.role)
         return user_obj._role_perm_cache
+
+
+def lockout_username(request, credentials) -> str | None:
+    """The account django-axes counts failures against: user names are unique per agency only."""
+    username = (credentials or {}).get("username") or (request.POST.get("username") if request else None)
+    if not username:
+        return None
+    agency = getattr(request, "agency", None)
+    return f"{agency.slug if agency else 'platform'}:{username}"
