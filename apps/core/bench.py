@@ -13,6 +13,7 @@ A bench function takes the command's parsed options (a dict: at least "agency", 
 "warmup") and returns one JSON-serialisable dict, printed as one line by `manage.py bench --json`.
 """
 
+import time
 from collections.abc import Callable
 
 BenchFunction = Callable[[dict], dict]
@@ -59,3 +60,22 @@ def count_queries(call) -> int:
     with connection.execute_wrapper(wrapper):
         call()
     return len(executed)
+
+
+def time_get(client, url: str, options: dict) -> tuple[list[float], int]:
+    """GET `url` with `client`: options["warmup"] untimed, then (ms per request of options["requests"], queries)."""
+    from django.core.management.base import CommandError  # noqa: PLC0415
+
+    def get():
+        if client.get(url).status_code != 200:
+            raise CommandError(f"GET {url} did not answer 200")
+
+    for _index in range(options["warmup"]):
+        get()
+    queries = count_queries(get)
+    timings = []
+    for _index in range(options["requests"]):
+        start = time.perf_counter()
+        get()
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings, queries

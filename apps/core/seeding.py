@@ -45,3 +45,11 @@ def copy_rows(cursor, model, provided: tuple[str, ...], rows) -> int:
             copy.write_row(row + extra)
             count += 1
     return count
+
+
+def analyze(*models) -> None:
+    """Fresh planner statistics after a bulk load (and, outside a transaction, the visibility map too)."""
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency
-from apps.core.bench import count_queries, percentile, register
+from apps.core.bench import percentile, register, time_get
 from apps.matchmakers.models import User
 
 from . import reports, services
@@ -44,18 +44,7 @@ def finance(options: dict) -> dict:
     staff.force_login(user)
     url = f"{reverse('finance:report', urlconf=settings.ROOT_URLCONF)}?period=year"
 
-    def get():
-        if staff.get(url).status_code != 200:
-            raise CommandError(f"GET {url} did not answer 200")
-
-    for _index in range(options["warmup"]):
-        get()
-    queries = count_queries(get)
-    timings = []
-    for _index in range(options["requests"]):
-        start = time.perf_counter()
-        get()
-        timings.append((time.perf_counter() - start) * 1000)
+    timings, queries = time_get(staff, url, options)
 
     with agency_context(agency):
         today = services.agency_today(agency)

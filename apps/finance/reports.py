@@ -104,6 +104,13 @@ def day_runs(days) -> list[tuple[datetime.date, datetime.date]]:
     return runs
 
 
+def unrolled_days(marks, *, agency, start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    """The days of start … end that `marks` (a roll-up's day-mark model) does not mark complete: counted live."""
+    rolled = set(marks.objects.filter(agency=agency, day__range=(start, end)).values_list("day", flat=True))
+    days = (start + ONE_DAY * offset for offset in range((end - start).days + 1))
+    return [day for day in days if day not in rolled]
+
+
 def bucket_start(day: datetime.date, bucket: str) -> datetime.date:
     """The first day of the day, week (Monday) or month `day` falls in, as PostgreSQL's date_trunc has it."""
     if bucket == "week":
@@ -258,9 +265,7 @@ def sales_report(*, user, period: str, today: datetime.date | None = None) -> Sa
     start = PERIODS[period].start(today)
     salespeople = None if sees_all_contracts(user) else owner_ids_visible_to(user)
 
-    rolled = set(SalesRollupDay.objects.filter(agency=agency, day__range=(start, today)).values_list("day", flat=True))
-    live_days = [start + ONE_DAY * offset for offset in range((today - start).days + 1)]
-    live_days = [day for day in live_days if day not in rolled]
+    live_days = unrolled_days(SalesRollupDay, agency=agency, start=start, end=today)
     daily = SalesDaily.objects.filter(agency=agency, day__range=(start, today)).exclude(day__in=live_days)
     if salespeople is not None:
         daily = daily.filter(salesperson_id__in=salespeople)
@@ -292,16 +297,14 @@ def sales_grouped(*, agency, start: datetime.date, end: datetime.date, salespeop
     records themselves the others. `salespeople` (a queryset of user ids) narrows them. What the
     dashboards chart; six queries at most, whatever the span.
     """
-    rolled = set(SalesRollupDay.objects.filter(agency=agency, day__range=(start, end)).values_list("day", flat=True))
-    live_days = [start + ONE_DAY * offset for offset in range((end - start).days + 1)]
-    live_days = [day for day in live_days if day not in rolled]
+    live_days = unrolled_days(SalesRollupDay, agency=agency, start=start, end=end)
     by_period: dict = {}
     by_salesperson: dict = {}
     for (day, salesperson, package), figures in _activity(agency, live_days, salespeople=salespeople,
                                                           by_day=True).items():  # fmt: skip
         _add(by_period, (bucket_start(day, bucket), package), **vars(figures))
         _add(by_salesperson, salesperson, **vars(figures))
-    if rolled:
+    if len(live_days) < (end - start).days + 1:  # some days are rolled up
         daily = SalesDaily.objects.filter(agency=agency, day__range=(start, end)).exclude(day__in=live_days)
         if salespeople is not None:
             daily = daily.filter(salesperson_id__in=salespeople)

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency
-from apps.core.bench import count_queries, percentile, register
+from apps.core.bench import percentile, register, time_get
 from apps.finance.services import agency_today
 from apps.matchmakers.models import User
 from apps.members.models import Member
@@ -36,22 +36,6 @@ def _viewers(agency) -> tuple[User, User | None]:
     return admin, manager
 
 
-def _time(client, url: str, options: dict) -> tuple[list[float], int]:
-    def get():
-        if client.get(url).status_code != 200:
-            raise CommandError(f"GET {url} did not answer 200")
-
-    for _index in range(options["warmup"]):
-        get()
-    queries = count_queries(get)
-    timings = []
-    for _index in range(options["requests"]):
-        start = time.perf_counter()
-        get()
-        timings.append((time.perf_counter() - start) * 1000)
-    return timings, queries
-
-
 @register("dashboards")
 def dashboards_bench(options: dict) -> dict:
     from django.test import Client  # noqa: PLC0415 - test tooling, loaded only to bench
@@ -68,7 +52,7 @@ def dashboards_bench(options: dict) -> dict:
     host = f"{agency.slug}.{settings.BASE_DOMAIN}"
     client = Client(HTTP_HOST=host)
     client.force_login(admin)
-    timings, queries = _time(client, url, options)
+    timings, queries = time_get(client, url, options)
     result = {
         "bench": "dashboards",
         "members": members,
@@ -80,7 +64,7 @@ def dashboards_bench(options: dict) -> dict:
     if manager is not None:
         branch = Client(HTTP_HOST=host)
         branch.force_login(manager)
-        timings, _queries = _time(branch, url, options)
+        timings, _queries = time_get(branch, url, options)
         result["branch_dashboard_p50_ms"] = round(percentile(timings, 0.50), 1)
     with agency_context(agency):
         started = time.perf_counter()

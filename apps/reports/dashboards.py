@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.finance import services as finance_services
 from apps.finance.models import ServicePackage
-from apps.finance.reports import ONE_DAY, Figures, bucket_start, sales_grouped
+from apps.finance.reports import ONE_DAY, Figures, bucket_start, sales_grouped, unrolled_days
 from apps.finance.selectors import sees_all_contracts
 from apps.matchmakers.models import Role, User
 from apps.matchmakers.selectors import owner_ids_visible_to
@@ -137,10 +137,6 @@ class Dashboard:
     def growth_total(self, source: str) -> int:
         return sum(row.get(source, 0) for row in self.growth.values())
 
-    @property
-    def sales_total(self) -> Figures:
-        return sum(self.sales_totals.values(), Figures())
-
 
 def percent(part: int, whole: int) -> Decimal | None:
     if not whole:
@@ -158,10 +154,7 @@ def _periods(start: datetime.date, end: datetime.date, bucket: str) -> list[date
 
 def _figures(agency, start, end, staff, bucket):
     """The event metrics of the range: {(metric, period, source): count} and {(metric, staff_id): [count, s, timed]}."""
-    marked = DashboardRollupDay.objects.filter(agency=agency, day__range=(start, end))
-    rolled = set(marked.values_list("day", flat=True))
-    live_days = [start + ONE_DAY * offset for offset in range((end - start).days + 1)]
-    live_days = [day for day in live_days if day not in rolled]
+    live_days = unrolled_days(DashboardRollupDay, agency=agency, start=start, end=end)
     by_period: dict = {}
     by_staff: dict = {}
     for (metric, day, who, source), (count, seconds, timed) in count_events(agency, live_days, staff=staff,
@@ -170,7 +163,7 @@ def _figures(agency, start, end, staff, bucket):
         by_period[key] = by_period.get(key, 0) + count
         total = by_staff.setdefault((metric, who), [0, 0, 0])
         total[0], total[1], total[2] = total[0] + count, total[1] + seconds, total[2] + timed
-    if rolled:
+    if len(live_days) < (end - start).days + 1:  # some days are rolled up
         # A range and the few live days left out: PostgreSQL plans a year's IN list of dates badly.
         daily = DailyFigure.objects.filter(agency=agency, day__range=(start, end)).exclude(day__in=live_days)
         if staff is not None:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency
 from apps.agencies.sequences import sequence_block
-from apps.core.seeding import copy_rows, pick
+from apps.core.seeding import analyze, copy_rows, pick
 from apps.finance import numbering, reports, services
 from apps.finance.models import CENT, Contract, Instalment, Payment, Refund, SalesDaily, SalesRollupDay, ServicePackage
 from apps.matchmakers.models import User
@@ -128,26 +128,19 @@ class Command(BaseCommand):
                 with transaction.atomic():
                     seeded = self._seed(agency, payments, contracts, options["days"], options["seed"])
                 self._phase("committed")
-                self._analyze()
+                analyze(Contract, Instalment, Payment, Refund)
                 self.stdout.write(
                     f"Seeded {seeded['payments']} payments on {seeded['contracts']} contracts "
                     f"({seeded['refunds']} refunds) in agency {agency.slug!r}"
                 )
             days = reports.rollup_pending(agency=agency)
             self._phase(f"{days} days rolled up")
-            self._analyze(SalesDaily, SalesRollupDay)
+            analyze(SalesDaily, SalesRollupDay)
         self.stdout.write(f"Rolled up {days} days; done in {time.monotonic() - self.started:.1f} s")
 
     def _phase(self, done: str) -> None:
         if self.verbosity >= 2:
             self.stderr.write(f"  {time.monotonic() - self.started:6.1f} s  {done}")
-
-    def _analyze(self, *models) -> None:
-        """Fresh planner statistics (and, outside a transaction, the visibility map: see seed_members)."""
-        command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-        with connection.cursor() as cursor:
-            for model in models or (Contract, Instalment, Payment, Refund):
-                cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
 
     def _staff(self, agency) -> tuple[list[int], int]:
         """(salespeople: the presale matchmakers, finance: whoever confirms payments, else the admin)."""

@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.agencies.context import agency_context
 from apps.agencies.models import Agency
 from apps.appointments.models import Appointment
-from apps.core.seeding import copy_rows, pick
+from apps.core.seeding import analyze, copy_rows, pick
 from apps.finance.models import Contract
 from apps.followups.models import FollowUp, ServiceStageChange
 from apps.matching.models import Recommendation
@@ -68,21 +68,15 @@ class Command(BaseCommand):
             else:
                 with transaction.atomic():
                     counts = self._seed(agency, options["days"], random.Random(options["seed"]))  # noqa: S311
-                self._analyze(FollowUp, Recommendation, Appointment, ServiceStageChange)
+                analyze(FollowUp, Recommendation, Appointment, ServiceStageChange)
                 self.stdout.write("Seeded " + ", ".join(f"{count:,} {name}" for name, count in counts.items()))
             days = rollups.rollup_pending(agency=agency)
-            self._analyze(DailyFigure, DashboardRollupDay)
+            analyze(DailyFigure, DashboardRollupDay)
         self.stdout.write(f"Rolled up {days} days; done in {time.monotonic() - self.started:.1f} s")
 
     def _phase(self, done: str) -> None:
         if self.verbosity >= 2:
             self.stderr.write(f"  {time.monotonic() - self.started:6.1f} s  {done}")
-
-    def _analyze(self, *models) -> None:
-        command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-        with connection.cursor() as cursor:
-            for model in models:
-                cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
 
     def _seed(self, agency, days: int, rng: random.Random) -> dict:
         presale, aftersale = owner_pools(agency)
